@@ -128,3 +128,146 @@ def build_fixture(site_build, fixture_site):
         return out
 
     return run
+
+
+# --- the form server --------------------------------------------------------------------------
+
+import re  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from email import policy  # noqa: E402
+from email.parser import BytesParser  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class SMTPRecorder:
+    """An aiosmtpd handler that keeps what it accepts; tests can make it refuse or stall."""
+
+    messages: list = field(default_factory=list)
+    reply: str | None = None  # e.g. "451 4.3.0 try later" or "554 5.7.1 rejected"
+    delay: float = 0.0
+    received: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.reply:
+            return self.reply
+        self.messages.append(envelope)
+        self.received.set()
+        return "250 2.0.0 OK"
+
+    def parsed(self):
+        return [BytesParser(policy=policy.default).parsebytes(m.content) for m in self.messages]
+
+
+@dataclass
+class SMTPServer:
+    host: str
+    port: int
+    handler: SMTPRecorder
+    controller: object
+
+    def stop(self):
+        self.controller.stop()
+
+    def start(self):
+        self.controller.start()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records every message it accepts."""
+    from aiosmtpd.controller import Controller
+
+    handler = SMTPRecorder()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    server = SMTPServer("127.0.0.1", port, handler, controller)
+    yield server
+    try:
+        controller.stop()
+    except AssertionError:  # already stopped by the test
+        pass
+
+
+@pytest.fixture
+def app(tmp_path, smtp_server, built_site):
+    """The form server, delivering to the test's SMTP server; delivery is run by the tests."""
+    from formserver import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SMTP_HOST": smtp_server.host,
+        "SMTP_PORT": smtp_server.port,
+        "SMTP_TIMEOUT": 5,
+        "MAIL_FROM": "complaints@estate.test",
+        "OFFICE_EMAIL": "office@estate.test",
+        "COMMITTEE_EMAIL": "committee@estate.test",
+        "SPOOL_DIR": str(tmp_path / "spool"),
+        "MAILDIR": str(tmp_path / "maildir"),
+        "SITE_DIR": str(built_site),
+        "DELIVER_IN_PROCESS": False,
+    })
+    app.instance_path = str(tmp_path / "instance")
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory):
+    """The real content/ built once for the session."""
+    out = tmp_path_factory.mktemp("built") / "site"
+    load_build_module().build(ROOT / "content", ROOT / "templates", out)
+    return out
+
+
+VALID_COMPLAINT = {
+    "name": "陳大文",
+    "unit": "第3座 12樓 B室",
+    "phone": "9123 4567",
+    "email": "chan.taiman@example.com",
+    "recipient": "office",
+    "category": "facilities",
+    "subject": "第3座升降機經常停用",
+    "description": "本月第3座兩部升降機經常停用，住戶要走樓梯。",
+    "occurred_at": "2026-11-20T08:30",
+    "location": "第3座大堂",
+    "impact": "長者上落不便。",
+    "expected_resolution": "一星期內修妥並公布維修時間。",
+    "declaration": "y",
+}
+
+
+def csrf_token(client, path="/complaint") -> str:
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def submit(client, files=(), **changes):
+    """POST the complaint form with a real CSRF token; None in changes drops a field."""
+    data = {**VALID_COMPLAINT, **changes, "csrf_token": csrf_token(client)}
+    data = {k: v for k, v in data.items() if v is not None}
+    if files:
+        data["evidence"] = list(files)
+    return client.post("/complaint", data=data, content_type="multipart/form-data")

@@ -1,0 +1,64 @@
+"""`flask --app formserver ...` commands: deliver the spool, show it, purge failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from . import delivery, spool
+
+
+def when(timestamp: float | None) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M") if timestamp else "-"
+
+
+@click.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep delivering (for a systemd unit).")
+def deliver_command(loop: bool) -> None:
+    """Send what is waiting in the spool."""
+    config = current_app.config
+    if loop:
+        stop = threading.Event()
+        click.echo(f"delivering every {config['DELIVERY_INTERVAL']}s; Ctrl+C to stop")
+        try:
+            delivery.run_forever(config, threading.Event(), stop)
+        except KeyboardInterrupt:
+            stop.set()
+        return
+    result = delivery.deliver_once(config)
+    click.echo(f"sent {len(result.sent)}, deferred {len(result.deferred)}, "
+               f"failed {len(result.failed)}")
+
+
+@click.command("spool")
+def spool_command() -> None:
+    """Show what is waiting and what failed, and why (no personal data)."""
+    listing = spool.list_spool(Path(current_app.config["SPOOL_DIR"]))
+    click.echo(f"waiting: {len(listing['waiting'])}")
+    for item in listing["waiting"]:
+        click.echo(f"  {item['name']}  queued {when(item['queued_at'])}  "
+                   f"attempts {item['attempts']}  next {when(item['next_try'])}  "
+                   f"{item['last_error'] or ''}".rstrip())
+    click.echo(f"failed: {len(listing['failed'])}")
+    for item in listing["failed"]:
+        click.echo(f"  {item['name']}  failed {when(item['failed_at'])}  {item['reason']}")
+
+
+@click.command("purge")
+@click.option("--all", "purge_all", is_flag=True,
+              help="Purge every failed message now, not only those past FAILED_KEEP_DAYS.")
+def purge_command(purge_all: bool) -> None:
+    """Delete failed messages (they hold personal data) past their keeping time."""
+    keep = 0 if purge_all else current_app.config["FAILED_KEEP_DAYS"] * delivery.DAY
+    purged = spool.purge_failed(Path(current_app.config["SPOOL_DIR"]), keep, now=time.time())
+    click.echo(f"purged {len(purged)} failed message(s)")
+
+
+def init_app(app: Flask) -> None:
+    for command in (deliver_command, spool_command, purge_command):
+        app.cli.add_command(command)

@@ -1,0 +1,98 @@
+"""A complaint as the server holds it between the form and the spool, and its reference."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from . import privacy
+from .evidence import Evidence
+from .forms import CATEGORIES, RECIPIENTS
+
+# Easy to read aloud over the phone: no 0/O or 1/I/L to confuse.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TIMEZONES = {"HK": "Asia/Hong_Kong", "MO": "Asia/Macau", "TW": "Asia/Taipei",
+             "CN": "Asia/Shanghai"}
+TEXT_FIELDS = ("subject", "description", "location", "impact", "expected_resolution")
+
+
+@dataclass(frozen=True)
+class Complaint:
+    reference: str
+    submitted_at: datetime  # aware, in the estate's time zone
+    reply_due: date
+    recipient: str  # office or committee
+    category: str
+    name: str
+    unit: str
+    phone: str
+    email: str
+    subject: str
+    description: str
+    occurred_at: datetime | None
+    location: str
+    impact: str
+    expected_resolution: str
+    follow_up_ref: str = ""
+    anonymized: bool = False
+    evidence: tuple[Evidence, ...] = field(default=())
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORIES[self.category]
+
+    @property
+    def recipient_label(self) -> str:
+        return RECIPIENTS[self.recipient]
+
+    @property
+    def has_media(self) -> bool:
+        """Video or audio: metadata the server cannot strip."""
+        return any(item.family in ("video", "audio") for item in self.evidence)
+
+
+def new_reference(now: datetime) -> str:
+    """Unique without a shared counter: the date plus 6 random characters (31⁶ ≈ 9×10⁸ a day)."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return f"{now:%Y%m%d}-{code[:3]}-{code[3:]}"
+
+
+def local_now(region: str) -> datetime:
+    return datetime.now(ZoneInfo(TIMEZONES[region])).replace(microsecond=0)
+
+
+def next_working_day(day: date, region: str) -> date:
+    """The first working day after `day`: weekends and public holidays skipped, make-up
+    working days (調休) counted where the calendar knows them."""
+    calendar = holidays.country_holidays(region, years=range(day.year, day.year + 2))
+    make_up_days = getattr(calendar, "weekend_workdays", set())
+
+    def is_working(candidate: date) -> bool:
+        weekday = candidate.weekday() < 5 or candidate in make_up_days
+        return weekday and calendar.is_working_day(candidate)
+
+    day += timedelta(days=1)
+    while not is_working(day):
+        day += timedelta(days=1)
+    return day
+
+
+def deidentify(complaint: Complaint, region: str) -> Complaint:
+    """Mask the resident's own details and redact personal data from the free text."""
+    own = {"name": complaint.name, "unit": complaint.unit, "phone": complaint.phone,
+           "email": complaint.email}
+    texts = {name: privacy.redact_text(getattr(complaint, name), region=region, own=own)
+             for name in TEXT_FIELDS}
+    return replace(
+        complaint,
+        name=privacy.mask_name(complaint.name),
+        unit=privacy.mask_unit(complaint.unit),
+        phone=privacy.mask_phone(complaint.phone) if complaint.phone else "",
+        email=privacy.mask_email(complaint.email) if complaint.email else "",
+        anonymized=True,
+        **texts,
+    )

@@ -1,0 +1,133 @@
+"""Configuration: defaults, then instance/config.py, then FORMSERVER_* variables, then tests."""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+
+# Every key here is documented in README.md (a test checks that).
+DEFAULTS = {
+    # Signs sessions and CSRF tokens. Required when SMTP_HOST is set (a real deployment);
+    # the embedded default generates one and keeps it in the instance folder.
+    "SECRET_KEY": None,
+    "SMTP_HOST": "",  # empty: deliver into MAILDIR instead of over SMTP
+    "SMTP_PORT": 25,
+    "SMTP_USERNAME": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_SECURITY": "none",  # none, starttls or ssl
+    "SMTP_TIMEOUT": 30,  # seconds per SMTP command
+    "MAIL_FROM": "complaints@localhost",
+    "OFFICE_EMAIL": "office@localhost",
+    "COMMITTEE_EMAIL": "committee@localhost",
+    "SEND_ACKNOWLEDGEMENT": True,  # a short receipt to the resident when they gave an email
+    "ACKNOWLEDGEMENTS_PER_DAY": 3,  # per email address and per client
+    "SUBMISSION_RATE_LIMIT": "10/hour;30/day",  # per client; Flask-Limiter's notation
+    "RATELIMIT_STORAGE_URI": "memory://",  # per process: use redis:// with several workers
+    "REGION": "HK",  # HK, MO, TW or CN: working days and phone numbers
+    "SPOOL_DIR": "",  # default: instance/spool
+    "MAILDIR": "",  # default: instance/maildir
+    "SITE_DIR": str(PROJECT_ROOT / "site"),  # the built site, served when SERVE_SITE is on
+    "SITE_CONFIG": str(PROJECT_ROOT / "site.toml"),
+    "SERVE_SITE": True,  # off behind nginx, which serves site/ itself
+    "DELIVER_IN_PROCESS": True,  # off in production: run `flask --app formserver deliver --loop`
+    "DELIVERY_INTERVAL": 5,  # seconds between delivery rounds
+    "RETRY_DELAYS": "60,300,900,3600,14400",  # seconds before retry 1, 2, ...; the last repeats
+    "RETRY_GIVE_UP_DAYS": 5,  # temporary failures become failures after this long, as MTAs do
+    "FAILED_KEEP_DAYS": 14,  # failed messages hold personal data: purged after this long
+    "MAX_FILES": 6,
+    "MAX_FILE_SIZE": 5 * MB,
+    # Attachments are base64-encoded (4/3 larger): 7 MB keeps the email under Postfix's default
+    # message_size_limit of 10 MB. Raise all three together if the mail server allows more.
+    "MAX_TOTAL_SIZE": 7 * MB,
+    "MAX_CONTENT_LENGTH": 8 * MB,
+    "PREFERRED_URL_SCHEME": "http",
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting that stops the app at start-up; the message names the key."""
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("FORMSERVER")
+    else:
+        app.config.from_mapping(test_config)
+    instance = Path(app.instance_path)
+    app.config["SPOOL_DIR"] = app.config["SPOOL_DIR"] or str(instance / "spool")
+    app.config["MAILDIR"] = app.config["MAILDIR"] or str(instance / "maildir")
+    check_config(app.config)
+    if not app.config["SECRET_KEY"]:
+        if app.config["SMTP_HOST"]:
+            raise ConfigError("SECRET_KEY is not set: a deployment with SMTP_HOST needs its own; "
+                              "set FORMSERVER_SECRET_KEY to a long random value, e.g. from "
+                              "`python -c 'import secrets; print(secrets.token_hex(32))'`")
+        app.config["SECRET_KEY"] = instance_secret(instance)
+    app.config["SITE"] = read_site_config(Path(app.config["SITE_CONFIG"]))
+
+
+def check_config(config) -> None:
+    if config["SMTP_SECURITY"] not in ("none", "starttls", "ssl"):
+        raise ConfigError(f"SMTP_SECURITY is {config['SMTP_SECURITY']!r}: "
+                          "use 'none', 'starttls' or 'ssl'")
+    if config["REGION"] not in ("HK", "MO", "TW", "CN"):
+        raise ConfigError(f"REGION is {config['REGION']!r}: use HK, MO, TW or CN")
+    for key in ("SMTP_PORT", "MAX_FILES", "MAX_FILE_SIZE", "MAX_TOTAL_SIZE", "MAX_CONTENT_LENGTH",
+                "RETRY_GIVE_UP_DAYS", "FAILED_KEEP_DAYS", "ACKNOWLEDGEMENTS_PER_DAY"):
+        try:
+            config[key] = int(config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} is {config[key]!r}: it must be a whole number") from None
+    try:
+        config["RETRY_DELAYS"] = retry_delays(config["RETRY_DELAYS"])
+    except ValueError:
+        raise ConfigError(f"RETRY_DELAYS is {config['RETRY_DELAYS']!r}: write seconds separated "
+                          "by commas, e.g. '60,300,3600'") from None
+    for key in ("MAIL_FROM", "OFFICE_EMAIL", "COMMITTEE_EMAIL"):
+        value = str(config[key])
+        if "@" not in value or any(c in value for c in " \r\n,;<>"):
+            raise ConfigError(f"{key} is {value!r}: it must be one plain email address")
+    if config["MAX_CONTENT_LENGTH"] <= config["MAX_TOTAL_SIZE"]:
+        raise ConfigError("MAX_CONTENT_LENGTH must be larger than MAX_TOTAL_SIZE "
+                          "(the form's text needs room too)")
+
+
+def retry_delays(value) -> tuple[int, ...]:
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    delays = tuple(int(str(item).strip()) for item in items)
+    if not delays or min(delays) < 0:
+        raise ValueError(value)
+    return delays
+
+
+def instance_secret(instance: Path) -> str:
+    """A secret generated once for the embedded default and kept in the instance folder."""
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        instance.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        try:
+            with open(path, "x") as f:  # "x": a second process starting at once keeps the first key
+                f.write(key)
+            path.chmod(0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        return key
+
+
+def read_site_config(path: Path) -> dict:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except (FileNotFoundError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"SITE_CONFIG {path}: cannot be read ({error})") from None

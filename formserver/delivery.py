@@ -1,0 +1,48 @@
+"""The delivery worker: sends what is in the spool, inside the app or as its own process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from flask import Flask
+
+from . import spool
+from .mailer import sender_for
+
+log = logging.getLogger(__name__)
+DAY = 86400
+
+
+def deliver_once(config) -> spool.Round:
+    spool_dir = Path(config["SPOOL_DIR"])
+    result = spool.deliver_due(spool_dir, sender_for(config), delays=config["RETRY_DELAYS"],
+                               give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY)
+    spool.purge_failed(spool_dir, config["FAILED_KEEP_DAYS"] * DAY)
+    return result
+
+
+def run_forever(config, wake: threading.Event, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            deliver_once(config)
+        except Exception:  # the worker must outlive any single bad round
+            log.exception("delivery round failed")
+        wake.wait(config["DELIVERY_INTERVAL"])
+        wake.clear()
+
+
+def start_in_process(app: Flask) -> None:
+    """Deliver from a daemon thread of the app; a new submission wakes it at once."""
+    wake, stop = threading.Event(), threading.Event()
+    thread = threading.Thread(target=run_forever, args=(app.config, wake, stop),
+                              name="formserver-delivery", daemon=True)
+    app.extensions["delivery"] = {"wake": wake, "stop": stop, "thread": thread}
+    thread.start()
+
+
+def wake(app: Flask) -> None:
+    worker = app.extensions.get("delivery")
+    if worker:
+        worker["wake"].set()

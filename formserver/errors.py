@@ -1,0 +1,73 @@
+"""Error pages in the site's look and language: what happened and what to do next.
+Never a stack trace, never the form's data."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .layout import page
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {  # status -> (title, what happened, what to do next)
+    400: ("無法處理這個要求", "瀏覽器送來的資料不完整或格式不正確。",
+          "請返回上一頁再試一次。"),
+    404: ("找不到這一頁", "您要找的頁面不存在，可能已經移動或網址有誤。",
+          "請檢查網址，或從首頁繼續。"),
+    405: ("無法這樣使用這一頁", "這一頁不接受這種操作。", "請從網上投訴表格重新開始。"),
+    413: ("上載的檔案太大", "您選擇的檔案合共超過了可以接收的大小，投訴尚未提交。",
+          "請返回表格，選擇較少或較小的檔案（例如縮小相片、剪短影片）後再提交；"
+          "也可以把證據帶到管理處。"),
+    429: ("提交次數太多", "這部裝置在短時間內提交了太多次，投訴尚未提交。",
+          "請稍後（約一小時後）再試；如事情緊急，請直接致電管理處。"),
+    500: ("系統出現問題", "伺服器處理您的要求時出錯，我們已記錄這個問題。",
+          "請稍後再試；如事情緊急，請直接致電管理處。"),
+    503: ("暫時未能接收投訴", "系統暫時無法儲存投訴，這次提交沒有保存任何資料。",
+          "請稍後再試，或直接致電管理處。"),
+}
+
+
+def error_page(status: int, extra: str = ""):
+    title, what, next_step = MESSAGES.get(status, MESSAGES[500])
+    html = render_template("error.html", status=status, what=what, next_step=next_step,
+                           extra=extra, page=page(title))
+    return html, status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        if request.method == "POST" and request.path == "/complaint":
+            from .forms import ComplaintForm
+            from .views import form_page
+
+            # Keep every answer: a resident may have spent an hour writing.
+            form = ComplaintForm(formdata=request.form)
+            return form_page(form, 400, notice="csrf-expired")
+        return error_page(400)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code == 429:
+            log.info("rate limit reached on %s", request.path)
+        response = error.get_response()
+        html, status = error_page(error.code or 500)
+        response.set_data(html)
+        response.status_code = status
+        response.content_type = "text/html; charset=utf-8"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        # The type and where it happened, never the message or locals: they may hold
+        # what the resident typed.
+        where = " < ".join(f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
+                           for frame in reversed(traceback.extract_tb(error.__traceback__)))
+        log.error("unexpected %s on %s %s at %s", type(error).__name__, request.method,
+                  request.path, where)
+        return error_page(500)

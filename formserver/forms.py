@@ -1,0 +1,120 @@
+"""The complaint form: fields, limits and messages (Traditional Chinese)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    MultipleFileField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+RECIPIENTS = {"office": "物業管理處", "committee": "業主委員會"}
+CATEGORIES = {
+    "facilities": "設備設施",
+    "service": "管理服務",
+    "fees": "收費",
+    "emergency": "突發事件",
+    "other": "其他",
+}
+REFERENCE = re.compile(r"^\d{8}-[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3}$")
+LIMITS = {  # field -> most characters accepted
+    "name": 50, "unit": 60, "phone": 30, "email": 254, "subject": 80, "description": 5000,
+    "location": 200, "impact": 1000, "expected_resolution": 2000, "follow_up_ref": 20,
+}
+
+
+class ChoiceField(RadioField):
+    def pre_validate(self, form):
+        if self.data not in {choice.value for choice in self.choices}:
+            raise ValidationError("請從列出的選項中選擇一項")
+
+
+class WhenField(DateTimeLocalField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("請按年、月、日、時、分填寫發生時間，例如 2026-11-27 14:30") from None
+
+
+def options(labels: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in labels.items()]
+
+
+def required(message: str):
+    return InputRequired(message=message)
+
+
+def limit(field: str, label: str):
+    most = LIMITS[field]
+    return Length(max=most, message=f"{label}不可多於 {most} 個字")
+
+
+class ComplaintForm(FlaskForm):
+    name = StringField("姓名", [required("請填寫您的姓名"), limit("name", "姓名")])
+    unit = StringField("座數、樓層及單位", [required("請填寫您的座數、樓層及單位"),
+                                            limit("unit", "單位")])
+    phone = TelField("聯絡電話", [Optional(), limit("phone", "電話")])
+    email = EmailField("電郵地址", [Optional(), limit("email", "電郵地址")])
+    recipient = ChoiceField("投訴對象", choices=options(RECIPIENTS),
+                           validators=[required("請選擇把投訴交給物業管理處還是業主委員會")])
+    category = ChoiceField("投訴類別", choices=options(CATEGORIES),
+                          validators=[required("請選擇投訴類別")])
+    subject = StringField("投訴標題", [required("請用一句話寫出投訴標題"),
+                                       limit("subject", "標題")])
+    description = TextAreaField("投訴事實", [required("請描述發生了甚麼問題"),
+                                             limit("description", "投訴事實")])
+    occurred_at = WhenField("發生時間", [Optional()])
+    location = StringField("發生地點", [required("請填寫問題發生的地點"),
+                                        limit("location", "地點")])
+    impact = TextAreaField("影響程度", [Optional(), limit("impact", "影響程度")])
+    expected_resolution = TextAreaField("期望解決方式", [
+        required("請寫出您期望的解決方式"), limit("expected_resolution", "期望解決方式")])
+    evidence = MultipleFileField("證據材料")
+    follow_up_ref = StringField("較早前的投訴編號", [Optional(),
+                                                     limit("follow_up_ref", "投訴編號")])
+    anonymize = BooleanField("請為我作脫敏處理：在交給管理處的投訴中隱藏我的個人資料")
+    declaration = BooleanField("本人確認以上內容真實，沒有捏造事實或惡意攻擊他人",
+                               [required("請確認投訴內容真實，才可提交")])
+
+    def validate_phone(self, field):
+        if not field.data:
+            if not self.email.data:
+                raise ValidationError("請填寫聯絡電話或電郵地址（最少一項），讓我們可以回覆您")
+            return
+        try:
+            number = phonenumbers.parse(field.data, current_app.config["REGION"])
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_possible_number(number):
+            raise ValidationError("請輸入正確的電話號碼，例如 9123 4567 或 +852 9123 4567")
+
+    def validate_email(self, field):
+        if not field.data:
+            return
+        try:
+            validate_email(field.data, check_deliverability=False)
+        except EmailNotValidError:
+            raise ValidationError("請輸入正確的電郵地址，例如 chan@example.com") from None
+
+    def validate_occurred_at(self, field):
+        if field.data and field.data > datetime.now().replace(second=59):
+            raise ValidationError("發生時間不可以在將來")
+
+    def validate_follow_up_ref(self, field):
+        if field.data and not REFERENCE.match(field.data.strip().upper()):
+            raise ValidationError("投訴編號的格式應該像 20261127-K7Q-4M2")

@@ -1,0 +1,185 @@
+"""Email: build the messages (pure functions) and hand them to SMTP or a local Maildir."""
+
+from __future__ import annotations
+
+import json
+import logging
+import mailbox
+import smtplib
+import ssl
+from collections.abc import Callable
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime
+from pathlib import Path
+
+from flask import render_template
+
+from .complaints import Complaint
+from .spool import PermanentFailure, TemporaryFailure
+
+log = logging.getLogger(__name__)
+
+
+def message_id(reference: str, mail_from: str, kind: str = "") -> str:
+    """Stable for a reference, so a message sent twice after a crash is the same message."""
+    domain = mail_from.rpartition("@")[2] or "localhost"
+    return f"<{reference}{'.' + kind if kind else ''}@{domain}>"
+
+
+def office_addresses(complaint: Complaint, config) -> tuple[list[str], list[str]]:
+    """(To, Cc): the chosen recipient; a follow-up also copies the owners' committee."""
+    office, committee = config["OFFICE_EMAIL"], config["COMMITTEE_EMAIL"]
+    to = [office if complaint.recipient == "office" else committee]
+    cc = [committee] if complaint.follow_up_ref and committee not in to else []
+    return to, cc
+
+
+def complaint_json(complaint: Complaint) -> bytes:
+    record = {
+        "reference": complaint.reference,
+        "submitted_at": complaint.submitted_at.isoformat(),
+        "reply_due": complaint.reply_due.isoformat(),
+        "recipient": complaint.recipient,
+        "category": complaint.category,
+        "anonymized": complaint.anonymized,
+        "follow_up_ref": complaint.follow_up_ref or None,
+        "resident": {"name": complaint.name, "unit": complaint.unit,
+                     "phone": complaint.phone or None, "email": complaint.email or None},
+        "subject": complaint.subject,
+        "description": complaint.description,
+        "occurred_at": complaint.occurred_at.isoformat() if complaint.occurred_at else None,
+        "location": complaint.location,
+        "impact": complaint.impact or None,
+        "expected_resolution": complaint.expected_resolution,
+        "evidence": [{"file": name, "type": item.mime_type, "sha256": item.sha256,
+                      "captured_at": item.captured_at}
+                     for name, item in attachment_names(complaint)],
+    }
+    return json.dumps(record, ensure_ascii=False, indent=2).encode()
+
+
+def attachment_names(complaint: Complaint) -> list[tuple[str, object]]:
+    """Neutral names, never the resident's own file names."""
+    return [(f"evidence-{number}.{item.ext}", item)
+            for number, item in enumerate(complaint.evidence, 1)]
+
+
+def build_message(complaint: Complaint, config) -> EmailMessage:
+    """The email to the office (or the committee): text and HTML, the evidence attached."""
+    to, cc = office_addresses(complaint, config)
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Subject"] = (f"[投訴 {complaint.reference}] {complaint.category_label} | "
+                      f"{complaint.subject}")
+    msg["From"] = config["MAIL_FROM"]
+    msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    if complaint.email and not complaint.anonymized:
+        msg["Reply-To"] = complaint.email
+    msg["Date"] = format_datetime(complaint.submitted_at)
+    msg["Message-ID"] = message_id(complaint.reference, config["MAIL_FROM"])
+    if complaint.follow_up_ref:
+        earlier = message_id(complaint.follow_up_ref, config["MAIL_FROM"])
+        msg["In-Reply-To"] = earlier
+        msg["References"] = earlier
+    msg["X-Complaint-Reference"] = complaint.reference
+    msg["Auto-Submitted"] = "auto-generated"
+    context = {"complaint": complaint, "attachments": attachment_names(complaint),
+               "site": config["SITE"]}
+    msg.set_content(render_template("email/complaint.txt", **context))
+    msg.add_alternative(render_template("email/complaint.html", **context), subtype="html")
+    for name, item in attachment_names(complaint):
+        maintype, subtype = item.mime_type.split("/")
+        msg.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=name)
+    msg.add_attachment(complaint_json(complaint), maintype="application", subtype="json",
+                       filename="complaint.json")
+    return msg
+
+
+def build_acknowledgement(complaint: Complaint, to: str, config) -> EmailMessage:
+    """A fixed receipt to the resident. It never echoes their free text, so the form cannot
+    be used to send anyone's words to any address."""
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Subject"] = f"已收到您的投訴（編號 {complaint.reference}）"
+    msg["From"] = config["MAIL_FROM"]
+    msg["To"] = to
+    msg["Date"] = format_datetime(complaint.submitted_at)
+    msg["Message-ID"] = message_id(complaint.reference, config["MAIL_FROM"], "ack")
+    msg["Auto-Submitted"] = "auto-replied"
+    msg.set_content(render_template("email/acknowledgement.txt", complaint=complaint,
+                                    site=config["SITE"]))
+    return msg
+
+
+def envelope(data: bytes) -> tuple[str, list[str]]:
+    headers = BytesParser(policy=policy.SMTP).parsebytes(data, headersonly=True)
+    recipients = []
+    for name in ("To", "Cc"):
+        for address in headers.get_all(name, []):
+            recipients.extend(a.addr_spec for a in address.addresses)
+    return str(headers["From"].addresses[0].addr_spec), recipients
+
+
+def smtp_sender(config) -> Callable[[bytes], None]:
+    """Send one spooled message over SMTP, turning errors into temporary or permanent ones."""
+
+    def send(data: bytes) -> None:
+        sender, recipients = envelope(data)
+        host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
+        timeout = float(config["SMTP_TIMEOUT"])
+        try:
+            if config["SMTP_SECURITY"] == "ssl":
+                smtp = smtplib.SMTP_SSL(host, port, timeout=timeout,
+                                        context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(host, port, timeout=timeout)
+            with smtp:
+                if config["SMTP_SECURITY"] == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                if config["SMTP_USERNAME"]:
+                    smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+                refused = smtp.sendmail(sender, recipients, data)
+        except smtplib.SMTPAuthenticationError as error:
+            # A wrong password is the server's configuration, not the message: keep retrying.
+            raise TemporaryFailure(f"authentication failed ({error.smtp_code})") from None
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            raise classify(min(codes), "all recipients refused") from None
+        except smtplib.SMTPResponseException as error:
+            raise classify(error.smtp_code, error.smtp_error) from None
+        except (smtplib.SMTPException, OSError) as error:  # refused, reset, timed out
+            detail = f": {error}" if str(error) else ""
+            raise TemporaryFailure(type(error).__name__ + detail) from None
+        if refused:  # others accepted it, so it is delivered; the refusals need a person
+            codes = sorted({code for code, _ in refused.values()})
+            log.warning("%d recipient(s) refused a message (%s)", len(refused), codes)
+
+    return send
+
+
+def classify(code: int, text) -> Exception:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    reason = f"{code} {str(text)[:200]}"
+    return PermanentFailure(reason) if 500 <= code < 600 else TemporaryFailure(reason)
+
+
+def maildir_sender(path: Path) -> Callable[[bytes], None]:
+    """The embedded default: deliver into a Maildir that any mail client can open."""
+
+    def send(data: bytes) -> None:
+        try:
+            mailbox.Maildir(path, create=True).add(data)
+        except OSError as error:
+            raise TemporaryFailure(f"Maildir: {error.strerror}") from None
+
+    return send
+
+
+def sender_for(config) -> Callable[[bytes], None]:
+    if config["SMTP_HOST"]:
+        return smtp_sender(config)
+    return maildir_sender(Path(config["MAILDIR"]))
+

@@ -1,0 +1,192 @@
+"""A durable queue of outgoing email on disk, the Maildir way.
+
+    tmp/     a message being written (never read by the deliverer)
+    new/     complete messages waiting to be sent; NAME.eml, and NAME.state after a failure
+    failed/  messages set aside with the reason (NAME.eml, NAME.json), purged after some days
+
+A message is acknowledged to the resident only after `spool_message` returns: the bytes are
+fsynced, renamed into new/ and the folder is fsynced. Deliverers claim a message with an
+exclusive flock on its file, so several processes never send it twice, and a killed process's
+lock disappears with it: at worst a message sent just before a kill is sent again, with the
+same Message-ID.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class TemporaryFailure(Exception):
+    """Try again later (connection refused, timeout, 4xx)."""
+
+
+class PermanentFailure(Exception):
+    """Set aside: the server refused the message for good (5xx)."""
+
+
+@dataclass
+class Round:
+    sent: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def folders(spool_dir: Path) -> tuple[Path, Path, Path]:
+    tmp, new, failed = (spool_dir / name for name in ("tmp", "new", "failed"))
+    for folder in (tmp, new, failed):
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return tmp, new, failed
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durably(path: Path, data: bytes, tmp_dir: Path) -> None:
+    tmp = tmp_dir / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def spool_message(spool_dir: Path, name: str, data: bytes) -> Path:
+    """Put a complete message on disk for delivery; raises OSError when it cannot (disk full)."""
+    tmp, new, _ = folders(spool_dir)
+    path = new / f"{name}.eml"
+    write_durably(path, data, tmp)
+    return path
+
+
+def read_state(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple[int, ...],
+                give_up_after: float, now: float | None = None) -> Round:
+    """Send every message that is due; defer temporary failures, set aside permanent ones."""
+    tmp, new, failed = folders(spool_dir)
+    result = Round()
+    for path in sorted(new.glob("*.eml")):
+        name = path.stem
+        state_path = path.with_suffix(".state")
+        if read_state(state_path).get("next_try", 0) > (now or time.time()):
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # another deliverer sent it a moment ago
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # another deliverer holds it
+            if os.fstat(fd).st_nlink == 0:
+                continue  # sent and removed while we waited
+            with os.fdopen(os.dup(fd), "rb") as f:
+                data = f.read()
+            state = read_state(state_path)
+            attempt_time = now or time.time()
+            try:
+                send(data)
+            except TemporaryFailure as error:
+                attempts = state.get("attempts", 0) + 1
+                queued_at = state.get("queued_at", os.fstat(fd).st_mtime)
+                if attempt_time - queued_at >= give_up_after:
+                    set_aside(path, failed, f"gave up after {attempts} attempts: {error}",
+                              attempts, attempt_time)
+                    result.failed.append(name)
+                    log.warning("delivery of %s failed for good: %s", name, error)
+                    continue
+                delay = delays[min(attempts - 1, len(delays) - 1)]
+                state = {"attempts": attempts, "queued_at": queued_at,
+                         "next_try": attempt_time + delay, "last_error": str(error)}
+                write_durably(state_path, json.dumps(state).encode(), tmp)
+                result.deferred.append(name)
+                log.info("delivery of %s deferred (attempt %d, retry in %ds): %s",
+                         name, attempts, delay, error)
+            except PermanentFailure as error:
+                set_aside(path, failed, str(error), state.get("attempts", 0) + 1, attempt_time)
+                result.failed.append(name)
+                log.warning("delivery of %s refused: %s", name, error)
+            else:
+                path.unlink()
+                state_path.unlink(missing_ok=True)
+                fsync_dir(new)
+                result.sent.append(name)
+                log.info("delivered %s", name)
+        finally:
+            os.close(fd)
+    return result
+
+
+def set_aside(path: Path, failed: Path, reason: str, attempts: int, when: float) -> None:
+    info = {"reason": reason, "attempts": attempts, "failed_at": when}
+    tmp = path.parent.parent / "tmp"
+    write_durably(failed / f"{path.stem}.json", json.dumps(info).encode(), tmp)
+    os.replace(path, failed / path.name)
+    path.with_suffix(".state").unlink(missing_ok=True)
+    fsync_dir(path.parent)
+
+
+def purge_failed(spool_dir: Path, keep_seconds: float, now: float | None = None) -> list[str]:
+    """Delete failed messages older than keep_seconds (they hold personal data)."""
+    _, _, failed = folders(spool_dir)
+    now = now or time.time()
+    purged = []
+    for info_path in sorted(failed.glob("*.json")):
+        if now - read_state(info_path).get("failed_at", 0) >= keep_seconds:
+            info_path.with_suffix(".eml").unlink(missing_ok=True)
+            info_path.unlink(missing_ok=True)
+            purged.append(info_path.stem)
+    for orphan in failed.glob("*.eml"):
+        orphaned = not orphan.with_suffix(".json").exists()
+        if orphaned and now - orphan.stat().st_mtime >= keep_seconds:
+            orphan.unlink()
+            purged.append(orphan.stem)
+    return purged
+
+
+def list_spool(spool_dir: Path) -> dict[str, list[dict]]:
+    """What is waiting and what failed, without opening any message (no personal data)."""
+    _, new, failed = folders(spool_dir)
+    waiting = []
+    for path in sorted(new.glob("*.eml")):
+        state = read_state(path.with_suffix(".state"))
+        waiting.append({"name": path.stem, "queued_at": state.get("queued_at",
+                                                                  path.stat().st_mtime),
+                        "attempts": state.get("attempts", 0),
+                        "next_try": state.get("next_try"), "last_error": state.get("last_error")})
+    failures = []
+    for path in sorted(failed.glob("*.eml")):
+        info = read_state(path.with_suffix(".json"))
+        failures.append({"name": path.stem, "failed_at": info.get("failed_at"),
+                         "attempts": info.get("attempts"), "reason": info.get("reason")})
+    return {"waiting": waiting, "failed": failures}

@@ -1,0 +1,157 @@
+"""The complaint form: validate, sanitise, de-identify if asked, build, spool, redirect."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from werkzeug.security import safe_join
+
+from . import delivery, spool
+from .complaints import Complaint, deidentify, local_now, new_reference, next_working_day
+from .evidence import EvidenceError, accepted_list, megabytes, read_uploads
+from .forms import LIMITS, ComplaintForm
+from .layout import page
+from .mailer import build_acknowledgement, build_message
+from .ratelimit import may_acknowledge
+
+log = logging.getLogger(__name__)
+bp = Blueprint("complaints", __name__)
+
+
+class NotSaved(Exception):
+    """The spool could not take the submission: nothing was saved (503)."""
+
+
+def form_page(form: ComplaintForm, status: int = 200, notice: str = ""):
+    config = current_app.config
+    limits = {"count": config["MAX_FILES"], "each": megabytes(config["MAX_FILE_SIZE"]),
+              "total": megabytes(config["MAX_TOTAL_SIZE"]), "kinds": accepted_list()}
+    html = render_template("complaint_form.html", form=form, limits=limits, lengths=LIMITS,
+                           notice=notice, page=page("網上投訴表格",
+                                                    "以書面方式向物業管理處或業主委員會投訴。"))
+    return html, status
+
+
+@bp.route("/complaint", methods=["GET", "POST"])
+def complaint_form():
+    form = ComplaintForm()
+    if request.method == "GET":
+        return form_page(form)
+    valid = form.validate()
+    evidence = []
+    try:
+        evidence = read_uploads(request.files.getlist("evidence"),
+                                max_files=current_app.config["MAX_FILES"],
+                                max_file_size=current_app.config["MAX_FILE_SIZE"],
+                                max_total_size=current_app.config["MAX_TOTAL_SIZE"],
+                                anonymize=bool(form.anonymize.data))
+    except EvidenceError as error:
+        form.evidence.errors = [str(error)]
+        valid = False
+    if not valid:
+        return form_page(form, 422)
+    complaint = complaint_from(form, evidence)
+    try:
+        acknowledged = submit(complaint, resident_email=form.email.data or "")
+    except NotSaved:
+        abort(503)
+    session["sent"] = {
+        "reference": complaint.reference,
+        "category": complaint.category_label,
+        "recipient": complaint.recipient_label,
+        "reply_due": complaint.reply_due.isoformat(),
+        "anonymized": complaint.anonymized,
+        "has_media": complaint.has_media,
+        "acknowledged": acknowledged,
+    }
+    return redirect(url_for(".complaint_sent"), 303)
+
+
+def complaint_from(form: ComplaintForm, evidence) -> Complaint:
+    region = current_app.config["REGION"]
+    now = local_now(region)
+    complaint = Complaint(
+        reference=new_reference(now),
+        submitted_at=now,
+        reply_due=next_working_day(now.date(), region),
+        recipient=form.recipient.data,
+        category=form.category.data,
+        name=form.name.data,
+        unit=form.unit.data,
+        phone=form.phone.data or "",
+        email=form.email.data or "",
+        subject=form.subject.data,
+        description=form.description.data,
+        occurred_at=form.occurred_at.data,
+        location=form.location.data,
+        impact=form.impact.data or "",
+        expected_resolution=form.expected_resolution.data,
+        follow_up_ref=(form.follow_up_ref.data or "").strip().upper(),
+        evidence=tuple(evidence),
+    )
+    return deidentify(complaint, region) if form.anonymize.data else complaint
+
+
+def submit(complaint: Complaint, resident_email: str = "") -> bool:
+    """Spool the office's email, then the resident's receipt; return whether a receipt goes.
+    Raises NotSaved when the complaint could not be put on disk."""
+    config = current_app.config
+    spool_dir = Path(config["SPOOL_DIR"])
+    message = build_message(complaint, config)
+    try:
+        spool.spool_message(spool_dir, complaint.reference, message.as_bytes())
+    except OSError as error:
+        log.error("could not spool %s: %s", complaint.reference, error.strerror)
+        raise NotSaved from None
+    log.info("accepted %s (%s, %s, %d files, anonymized=%s)", complaint.reference,
+             complaint.category, complaint.recipient, len(complaint.evidence),
+             complaint.anonymized)
+    acknowledged = False
+    if resident_email and config["SEND_ACKNOWLEDGEMENT"] and may_acknowledge(resident_email):
+        receipt = build_acknowledgement(complaint, resident_email, config)
+        try:
+            spool.spool_message(spool_dir, f"{complaint.reference}.ack", receipt.as_bytes())
+            acknowledged = True
+        except OSError as error:  # the complaint itself is safe; only the receipt is lost
+            log.error("could not spool the receipt for %s: %s", complaint.reference,
+                      error.strerror)
+    delivery.wake(current_app)
+    return acknowledged
+
+
+@bp.get("/complaint/sent")
+def complaint_sent():
+    sent = session.get("sent")
+    if not sent:
+        return redirect(url_for(".complaint_form"))
+    return render_template("complaint_sent.html", sent=sent,
+                           page=page("投訴已提交", "您的投訴編號和之後的處理步驟。"))
+
+
+def serve_site(app: Flask) -> None:
+    """The embedded default serves the built site too, so one command gives site and form."""
+    site_dir = Path(app.config["SITE_DIR"])
+
+    @app.get("/", defaults={"path": ""})
+    @app.get("/<path:path>")
+    def site_page(path: str):
+        if path == "" or path.endswith("/"):
+            path += "index.html"
+        else:
+            target = safe_join(str(site_dir), path)
+            if target and Path(target).is_dir():
+                return redirect(f"/{path}/", 301)
+        return send_from_directory(site_dir, path, max_age=300)
