@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 from conftest import submit
 
 from formserver import delivery
