@@ -1,0 +1,696 @@
+"""Personal data: masking, redaction of free text, and clean photos and PDFs."""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from idnumbers.nationalid import HKG, TWN
+from PIL import Image, ImageCms, ImageOps
+from PIL.PngImagePlugin import PngInfo
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import NameObject, StreamObject
+from stdnum.cn import ric
+
+from formserver import privacy
+from formserver.privacy import (
+    PLACEHOLDERS,
+    UncleanableFile,
+    clean_image,
+    clean_pdf,
+    cnid_is_valid,
+    find_personal_data,
+    hkid_is_valid,
+    mask_email,
+    mask_name,
+    mask_phone,
+    mask_unit,
+    photo_capture_time,
+    redact_text,
+    sha256_hex,
+    strip_gps,
+    twid_is_valid,
+)
+
+PHONE, EMAIL, ID, DOCUMENT, PLATE = (
+    PLACEHOLDERS[kind] for kind in ("phone", "email", "hkid", "document", "plate")
+)
+
+# (text, identifier, placeholder): the identifier must go and the placeholder must come.
+IDENTIFIERS_IN_TEXT = [
+    # Hong Kong phones
+    ("請致電 9123 4567 聯絡我。", "9123 4567", PHONE),
+    ("電話91234567聯絡", "91234567", PHONE),
+    ("手機：９１２３４５６７。", "９１２３４５６７", PHONE),
+    ("號碼為９１２３－４５６７，謝謝", "９１２３－４５６７", PHONE),
+    ("電話　9123　4567", "9123　4567", PHONE),
+    ("（電話：+852 9123-4567）", "+852 9123-4567", PHONE),
+    ("（電話：＋８５２ ９１２３ ４５６７）", "＋８５２ ９１２３ ４５６７", PHONE),
+    ("Tel: (852) 6123 4567", "(852) 6123 4567", PHONE),
+    ("住宅電話 2345 6789，晚上才有人接", "2345 6789", PHONE),
+    ("whatsapp 5123-4567 please", "5123-4567", PHONE),
+    ("Tel91234567", "91234567", PHONE),
+    ("聯絡電話「98765432」", "98765432", PHONE),
+    ("+852-2812-3456 是管理處的號碼", "+852-2812-3456", PHONE),
+    ("請打 9123 4567 或 6123 4567。", "6123 4567", PHONE),
+    # Macau
+    ("澳門手機 +853 6612 3456", "+853 6612 3456", PHONE),
+    ("(853)28381234 是澳門的電話", "(853)28381234", PHONE),
+    # Taiwan
+    ("台灣手機 0912-345-678 。", "0912-345-678", PHONE),
+    ("+886 912 345 678 是我媽媽", "+886 912 345 678", PHONE),
+    ("台北電話 02-2345-6789，", "02-2345-6789", PHONE),
+    # mainland
+    ("內地手機 138 1234 5678", "138 1234 5678", PHONE),
+    ("請打+86 138-1234-5678", "+86 138-1234-5678", PHONE),
+    ("手机13812345678联系", "13812345678", PHONE),
+    ("北京座機 010-12345678", "010-12345678", PHONE),
+    # e-mail
+    ("電郵 chan.taiman@example.com，謝謝", "chan.taiman@example.com", EMAIL),
+    (
+        "請回覆至：tai_man+complaint@mail.example.com.hk。",
+        "tai_man+complaint@mail.example.com.hk",
+        EMAIL,
+    ),
+    ("email me at CHAN@EXAMPLE.ORG", "CHAN@EXAMPLE.ORG", EMAIL),
+    ("電郵：ｃｈａｎ＠ｅｘａｍｐｌｅ．ｃｏｍ", "ｃｈａｎ＠ｅｘａｍｐｌｅ．ｃｏｍ", EMAIL),
+    ("「x@y.hk」", "x@y.hk", EMAIL),
+    # Hong Kong identity cards
+    ("身份證 A123456(3)", "A123456(3)", ID),
+    ("身份證號碼：A1234563。", "A1234563", ID),
+    ("HKID: AB987654(3)", "AB987654(3)", ID),
+    ("（Z683365(A)）", "Z683365(A)", ID),
+    ("身份證號碼為 k345678（1）", "k345678（1）", ID),
+    ("身份證ＸＡ０００００１６號", "ＸＡ０００００１６", ID),
+    # mainland resident identity cards
+    ("內地身份證 11010519491231002X", "11010519491231002X", ID),
+    ("身份证号码：440304198506151237，", "440304198506151237", ID),
+    ("ID 440304 19850615 1237", "440304 19850615 1237", ID),
+    ("11010519491231002x號", "11010519491231002x", ID),
+    # Taiwan IDs and resident certificates
+    ("台灣身分證 A123456789", "A123456789", ID),
+    ("身分證字號：F223456786。", "F223456786", ID),
+    ("舊式居留證 AC12345679", "AC12345679", ID),
+    ("新式居留證號碼 A800000014", "A800000014", ID),
+    # passports and travel permits
+    ("護照號碼：K12345678", "K12345678", DOCUMENT),
+    ("Passport No. H12345678", "H12345678", DOCUMENT),
+    ("回鄉證 H1234567890", "H1234567890", DOCUMENT),
+    ("中國護照 EA1234567", "EA1234567", DOCUMENT),
+    ("港澳通行證（C12345678）", "C12345678", DOCUMENT),
+    ("台胞證號碼：12345678", "12345678", DOCUMENT),
+    ("台灣護照號碼 312345678", "312345678", DOCUMENT),
+    # vehicle plates
+    ("車牌 AB 1234 的私家車", "AB 1234", PLATE),
+    ("那部車（XY123）經常亂泊", "XY123", PLATE),
+    ("我的車位被 TT 88 佔用", "TT 88", PLATE),
+    ("粵B·12345 停在車位", "粵B·12345", PLATE),
+    ("一輛粤B12345經常在門口", "粤B12345", PLATE),
+    ("新能源車京A·D12345", "京A·D12345", PLATE),
+    ("粵Z·1234港 的跨境車", "粵Z·1234港", PLATE),
+    ("台灣車牌 ABC-1234", "ABC-1234", PLATE),
+    ("機車 123-ABC 停在門口", "123-ABC", PLATE),
+    ("plate: 1234-AB", "1234-AB", PLATE),
+]
+
+# Numbers that are not personal data and must come through untouched.
+ORDINARY_TEXT = [
+    "2024-03-15 下午14:30 發生",
+    "2024年3月15日晚上",
+    "15/3/2024 晚上",
+    "收費 1,280 元",
+    "HK$3,500 管理費",
+    "¥12345.50",
+    "電費 $1,234.50",
+    "工程預算 HKD 61234567",
+    "12樓漏水",
+    "12/F 走廊",
+    "3部電梯壞了",
+    "加價 15%",
+    "2023年起",
+    "參考編號 HK-20261127-7KQ4",
+    "參考編號HK-20261127-7KQ4，請跟進",
+    "編號 12345678",
+    "第3座 12樓 B室",
+    "Block 5, 20/F, Flat C",
+    "等了 45 分鐘",
+    "共 120 戶",
+    "型號 AB 1234 的冷氣機",
+    "分機 1234",
+    "20240315 的會議紀錄",
+    "時間 09:00-18:00",
+    "保養期至 2025/12/31",
+    "門牌 88 號",
+    "Room 1203",
+    "A座及B座",
+    "PM2.5 指數 35",
+    "2024-2025 年度",
+    "30000 元按金",
+    "3月15日至4月2日",
+    "A123456(4) 不是有效的身份證",
+    "11010519491231002Y",
+]
+
+
+def digit_runs(identifier: str) -> list[str]:
+    return re.findall(r"\d{3,}", identifier)
+
+
+@pytest.mark.parametrize(("text", "identifier", "placeholder"), IDENTIFIERS_IN_TEXT)
+def test_an_identifier_in_free_text_is_replaced_by_its_placeholder(text, identifier, placeholder):
+    redacted = redact_text(text)
+    assert placeholder in redacted
+    assert identifier not in redacted
+    for run in digit_runs(identifier):
+        assert run not in redacted
+
+
+@pytest.mark.parametrize("text", ORDINARY_TEXT)
+def test_ordinary_numbers_survive_redaction(text):
+    assert redact_text(text) == text
+
+
+def test_the_corpus_is_large_enough():
+    assert len(IDENTIFIERS_IN_TEXT) + len(ORDINARY_TEXT) >= 60
+
+
+def test_text_around_an_identifier_is_kept_with_its_full_width_punctuation():
+    assert (
+        redact_text("「請致電９１２３ ４５６７（陳生）。」") == "「請致電〔電話已隱藏〕（陳生）。」"
+    )
+
+
+def test_redacting_text_without_identifiers_changes_nothing():
+    assert redact_text("") == ""
+    assert (
+        redact_text("升降機自三月起經常故障，請盡快維修。")
+        == "升降機自三月起經常故障，請盡快維修。"
+    )
+
+
+def test_find_personal_data_reports_spans_and_kinds_in_text_order():
+    text = "電話 9123 4567，電郵 a@b.hk，身份證 A123456(3)"
+    assert find_personal_data(text) == [
+        (3, 12, "phone"),
+        (16, 22, "email"),
+        (27, 37, "hkid"),
+    ]
+
+
+def test_a_region_outside_the_four_is_refused():
+    with pytest.raises(ValueError):
+        redact_text("9123 4567", region="US")
+
+
+def test_the_region_only_changes_which_region_is_tried_first():
+    assert redact_text("手機 0912 345 678", region="TW") == "手機 〔電話已隱藏〕"
+    assert redact_text("手機 0912 345 678", region="HK") == "手機 〔電話已隱藏〕"
+
+
+# --------------------------------------------------------------------------- own values
+
+OWN = {
+    "name": "陳大文 Chan Tai Man",
+    "unit": "第3座 12樓 B室",
+    "phone": "+852 9123 4567",
+    "email": "chan.taiman@example.com",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我係陳大文。", "我係〔姓名已隱藏〕。"),
+        ("我係陳 大文。", "我係〔姓名已隱藏〕。"),
+        ("I am Chan Tai Man.", "I am 〔姓名已隱藏〕."),
+        ("I am CHAN Tai-man.", "I am 〔姓名已隱藏〕."),
+        ("Signed: Tai Man Chan", "Signed: 〔姓名已隱藏〕"),
+        ("ChanTaiMan wrote", "〔姓名已隱藏〕 wrote"),
+        ("住第3座 12樓 B室，", "住〔單位已隱藏〕，"),
+        ("住3座12樓B，", "住〔單位已隱藏〕，"),
+        ("就在12樓B室門外", "就在〔單位已隱藏〕門外"),
+        ("第13座12樓B室", "第13座〔單位已隱藏〕"),
+        ("致電9123-4567", "致電〔電話已隱藏〕"),
+        ("致電 00852 91 23 45 67", "致電 〔電話已隱藏〕"),
+        ("電郵 Chan.TaiMan@Example.com", "電郵 〔電郵已隱藏〕"),
+        ("陳大明是鄰居", "陳大明是鄰居"),
+    ],
+)
+def test_the_residents_own_values_are_redacted_in_their_other_spellings(text, expected):
+    assert redact_text(text, own=OWN) == expected
+
+
+def test_an_own_name_with_accents_is_redacted_as_words():
+    own = {"name": "José García"}
+    assert redact_text("Firmado: José García.", own=own) == "Firmado: 〔姓名已隱藏〕."
+    assert redact_text("José Garcías", own=own) == "José Garcías"
+
+
+def test_own_values_can_be_given_as_pairs():
+    assert redact_text("我係陳大文", own=[("name", "陳大文")]) == "我係〔姓名已隱藏〕"
+
+
+def test_an_unknown_kind_of_own_value_is_refused():
+    with pytest.raises(ValueError):
+        redact_text("text", own={"nickname": "阿文"})
+
+
+def test_an_own_value_that_is_part_of_a_placeholder_does_not_loop():
+    assert (
+        redact_text("隱藏的人 9123 4567", own={"name": "隱藏"})
+        == "〔姓名已隱藏〕的人 〔電話已隱藏〕"
+    )
+
+
+def test_a_short_one_word_own_name_is_not_redacted_from_ordinary_words():
+    assert redact_text("Man on the 12/F", own={"name": "Man"}) == "Man on the 12/F"
+
+
+# --------------------------------------------------------------------------- properties
+
+IDENTIFIER_SAMPLES = [identifier for _, identifier, _ in IDENTIFIERS_IN_TEXT]
+text_pieces = st.one_of(
+    st.text(max_size=20),
+    st.text(alphabet="0123456789０１２３４５６７８９ +-()（）@.xXaA座樓室車號電話", max_size=20),
+    st.sampled_from(IDENTIFIER_SAMPLES + ORDINARY_TEXT + list(PLACEHOLDERS.values())),
+)
+free_text = st.lists(text_pieces, max_size=6).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(free_text)
+def test_redaction_never_raises_and_is_idempotent(text):
+    once = redact_text(text, own=OWN)
+    assert redact_text(once, own=OWN) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(free_text)
+def test_no_identifier_is_left_after_redaction(text):
+    assert find_personal_data(redact_text(text, own=OWN), own=OWN) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_redaction_of_any_text_never_raises(text):
+    assert isinstance(redact_text(text), str)
+
+
+# --------------------------------------------------------------------------- ID numbers
+
+
+def random_candidates(seed: int, make, count: int = 3000) -> list[str]:
+    generator = random.Random(seed)
+    return [make(generator) for _ in range(count)]
+
+
+def hkid_candidate(generator: random.Random) -> str:
+    letters = "".join(generator.choices(string.ascii_uppercase, k=generator.choice((1, 2))))
+    digits = "".join(generator.choices(string.digits, k=6))
+    candidate = letters + digits + generator.choice("0123456789A")
+    if generator.random() < 0.1:  # some malformed ones too
+        candidate = "".join(
+            generator.choices(string.ascii_uppercase + string.digits, k=len(candidate))
+        )
+    return candidate
+
+
+def twid_candidate(generator: random.Random) -> str:
+    candidate = (
+        generator.choice(string.ascii_uppercase)
+        + generator.choice("12")
+        + "".join(generator.choices(string.digits, k=8))
+    )
+    if generator.random() < 0.1:
+        candidate = "".join(generator.choices(string.ascii_uppercase + string.digits, k=10))
+    return candidate
+
+
+def test_hkid_check_digits_agree_with_idnumbers():
+    candidates = random_candidates(20261127, hkid_candidate)
+    ours = [hkid_is_valid(candidate) for candidate in candidates]
+    assert ours == [HKG.NationalID.validate(candidate) for candidate in candidates]
+    assert 100 < sum(ours) < len(candidates) - 100
+
+
+def test_taiwan_id_check_digits_agree_with_idnumbers():
+    candidates = random_candidates(1127, twid_candidate)
+    ours = [twid_is_valid(candidate) for candidate in candidates]
+    assert ours == [TWN.NationalID.validate(candidate) for candidate in candidates]
+    assert 100 < sum(ours) < len(candidates) - 100
+
+
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        ("A123456(3)", True),
+        ("a123456(3)", True),
+        ("A123456 (3)", True),
+        ("Z683365(A)", True),
+        ("A123456(", False),
+        ("A123456)3", False),
+        ("A12345(3)", False),
+        ("", False),
+    ],
+)
+def test_hkid_accepts_the_bracketed_and_lower_case_spellings(number, valid):
+    assert hkid_is_valid(number) is valid
+
+
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        ("AA00000009", True),  # old resident certificate
+        ("AC12345679", True),
+        ("AC12345678", False),
+        ("A800000014", True),  # new resident certificate (2021)
+        ("A800000015", False),
+        ("B912345674", True),
+        ("A323456789", False),
+        ("a123456789", True),
+    ],
+)
+def test_taiwan_resident_certificates_have_the_same_check_digit(number, valid):
+    assert twid_is_valid(number) is valid
+
+
+def test_mainland_ids_are_checked_with_their_check_digit_and_birth_date():
+    bodies = ["44030419850615123", "11010519491231002", "31011520001212345"]
+    for body in bodies:
+        number = body + ric.calc_check_digit(body + "0")
+        assert cnid_is_valid(number)
+        wrong = body + ("0" if number[-1] != "0" else "1")
+        assert not cnid_is_valid(wrong)
+        assert redact_text(f"身份证{number}") == "身份证〔身份證號碼已隱藏〕"
+        assert redact_text(f"身份证{wrong}") == f"身份证{wrong}"
+    # A check digit that fits an impossible birth date (30 February) does not count.
+    impossible = "44030419850230123"
+    assert not cnid_is_valid(impossible + ric.calc_check_digit(impossible + "0"))
+
+
+# --------------------------------------------------------------------------- masking
+
+
+@pytest.mark.parametrize(
+    ("function", "value", "masked"),
+    [
+        (mask_name, "陳大文", "陳**"),
+        (mask_name, "王五", "王*"),
+        (mask_name, "王", "王*"),
+        (mask_name, "Chan Tai Man", "C*** *** ***"),
+        (mask_name, "  Chan   Tai Man ", "C*** *** ***"),
+        (mask_name, "", ""),
+        (mask_phone, "9123 4567", "****4567"),
+        (mask_phone, "+852 9123-4567", "****4567"),
+        (mask_phone, "９１２３ ４５６７", "****4567"),
+        (mask_phone, "123", "****"),
+        (mask_phone, "", ""),
+        (mask_email, "chan.taiman@example.com", "c***@example.com"),
+        (mask_email, "a@b.hk", "a***@b.hk"),
+        (mask_email, "not an address", "***"),
+        (mask_email, "", ""),
+        (mask_unit, "第3座 12樓 B室", "第3座"),
+        (mask_unit, "3座12樓B", "3座"),
+        (mask_unit, "Block 3, 12/F, Flat B", "Block 3"),
+        (mask_unit, "A棟1單元1201", "A棟"),
+        (mask_unit, "第３座１２樓", "第３座"),
+        (mask_unit, "12樓B室", "〔單位已隱藏〕"),
+        (mask_unit, "", "〔單位已隱藏〕"),
+    ],
+)
+def test_masking_keeps_only_a_hint(function, value, masked):
+    assert function(value) == masked
+
+
+# --------------------------------------------------------------------------- photos
+
+MAKE, MODEL, ORIENTATION, DATETIME = 0x010F, 0x0110, 0x0112, 0x0132
+EXIF_IFD, GPS_IFD, DATETIME_ORIGINAL = 0x8769, 0x8825, 0x9003
+CAMERA_MODEL = "SecretCam X100"
+COMMENT = b"taken by resident of flat 12B"
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="22,17.5N"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+RED, BLUE = (255, 0, 0), (0, 0, 255)
+
+
+def camera_exif(orientation: int = 6) -> Image.Exif:
+    exif = Image.Exif()
+    exif[MAKE] = "Canon"
+    exif[MODEL] = CAMERA_MODEL
+    exif[ORIENTATION] = orientation
+    exif[DATETIME] = "2024:03:16 09:00:00"
+    exif.get_ifd(EXIF_IFD)[DATETIME_ORIGINAL] = "2024:03:15 14:30:00"
+    gps = exif.get_ifd(GPS_IFD)
+    gps.update({1: "N", 2: (22.0, 17.0, 30.5), 3: "E", 4: (114.0, 10.0, 12.25)})
+    return exif
+
+
+def painted_image() -> Image.Image:
+    """40 × 20, blue with a red top-left corner, so any turn shows."""
+    image = Image.new("RGB", (40, 20), BLUE)
+    image.paste(RED, (0, 0, 12, 10))
+    return image
+
+
+def camera_photo(image_format: str = "JPEG") -> bytes:
+    out = io.BytesIO()
+    options = {"exif": camera_exif().tobytes()}
+    if image_format == "JPEG":
+        icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        options.update(comment=COMMENT, xmp=XMP, icc_profile=icc, quality=95)
+    elif image_format == "WEBP":
+        options.update(xmp=XMP, lossless=True)
+    elif image_format == "HEIF":
+        options.update(quality=90)
+    painted_image().save(out, format=image_format, **options)
+    return out.getvalue()
+
+
+def corners(image: Image.Image) -> list[tuple[int, ...]]:
+    width, height = image.size
+    rgb = image.convert("RGB")
+    return [rgb.getpixel((x, y)) for x in (2, width - 3) for y in (2, height - 3)]
+
+
+def close(first: tuple[int, ...], second: tuple[int, ...]) -> bool:
+    return all(abs(a - b) <= 40 for a, b in zip(first, second, strict=True))
+
+
+def test_clean_image_rebuilds_a_jpeg_from_its_pixels_alone():
+    original = camera_photo()
+    cleaned, extension = clean_image(original)
+    assert extension == "jpg"
+    with Image.open(io.BytesIO(cleaned)) as image:
+        assert image.format == "JPEG"
+        assert not image.getexif()
+        assert not {"exif", "comment", "xmp", "icc_profile"} & set(image.info)
+        with Image.open(io.BytesIO(original)) as before:
+            upright = ImageOps.exif_transpose(before)
+        assert image.size == upright.size == (20, 40)
+        assert all(map(close, corners(image), corners(upright)))
+        assert close(image.getpixel((image.width - 3, 2)), RED)  # the red corner turned right
+    for secret in (COMMENT, CAMERA_MODEL.encode(), b"GPSLatitude", b"Canon"):
+        assert secret not in cleaned
+
+
+def test_clean_image_drops_png_text_chunks():
+    info = PngInfo()
+    info.add_text("Comment", "secret comment")
+    info.add_itxt("Author", "陳大文")
+    out = io.BytesIO()
+    painted_image().save(out, format="PNG", pnginfo=info, exif=camera_exif(orientation=1).tobytes())
+    cleaned, extension = clean_image(out.getvalue())
+    assert extension == "png"
+    with Image.open(io.BytesIO(cleaned)) as image:
+        assert image.format == "PNG"
+        assert not image.getexif()
+        assert not {"Comment", "Author", "exif"} & set(image.info)
+        assert image.size == (40, 20)
+        assert image.getpixel((2, 2)) == RED
+    assert b"secret comment" not in cleaned
+    assert b"tEXt" not in cleaned and b"iTXt" not in cleaned
+
+
+def test_clean_image_keeps_transparency_in_png():
+    image = Image.new("RGBA", (8, 8), (0, 255, 0, 0))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    cleaned, _ = clean_image(out.getvalue())
+    with Image.open(io.BytesIO(cleaned)) as result:
+        assert result.mode == "RGBA"
+        assert result.getpixel((1, 1))[3] == 0
+
+
+@pytest.mark.parametrize(("image_format", "extension"), [("WEBP", "webp"), ("HEIF", "jpg")])
+def test_clean_image_handles_webp_and_turns_heic_into_jpeg(image_format, extension):
+    cleaned, found_extension = clean_image(camera_photo(image_format))
+    assert found_extension == extension
+    with Image.open(io.BytesIO(cleaned)) as image:
+        assert not image.getexif()
+        assert "xmp" not in image.info
+        assert image.size == (20, 40)
+    assert CAMERA_MODEL.encode() not in cleaned
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "HEIF"])
+def test_strip_gps_removes_the_location_and_keeps_the_rest(image_format):
+    original = camera_photo(image_format)
+    stripped = strip_gps(original)
+    with Image.open(io.BytesIO(stripped)) as image:
+        assert image.format == image_format
+        exif = image.getexif()
+        assert not exif.get_ifd(GPS_IFD)
+        assert GPS_IFD not in exif
+        assert exif[MAKE] == "Canon"
+        assert exif[MODEL] == CAMERA_MODEL
+        assert exif.get_ifd(EXIF_IFD)[DATETIME_ORIGINAL] == "2024:03:15 14:30:00"
+        assert not privacy._mentions_gps(image.info.get("xmp"))
+        if image_format != "HEIF":  # HEIF keeps orientation in its own box, not in EXIF
+            assert exif[ORIENTATION] == 6
+        with Image.open(io.BytesIO(original)) as before:
+            assert image.tobytes() == before.tobytes()  # not re-encoded
+    assert len(stripped) <= len(original)
+
+
+def test_strip_gps_keeps_the_jpeg_comment_and_drops_what_follows_the_image():
+    original = camera_photo() + b"trailing motion-photo video with GPS"
+    stripped = strip_gps(original)
+    with Image.open(io.BytesIO(stripped)) as image:
+        assert image.info["comment"] == COMMENT
+    assert stripped.endswith(b"\xff\xd9")
+    assert b"motion-photo" not in stripped
+
+
+def test_strip_gps_drops_the_extra_images_of_a_multi_picture_jpeg():
+    frames = [painted_image(), Image.new("RGB", (40, 20), RED)]
+    out = io.BytesIO()
+    frames[0].save(out, format="MPO", save_all=True, append_images=frames[1:], exif=camera_exif())
+    stripped = strip_gps(out.getvalue())
+    with Image.open(io.BytesIO(stripped)) as image:
+        assert image.format == "JPEG"  # the MPF index went with the second image
+        assert not image.getexif().get_ifd(GPS_IFD)
+        assert image.getexif()[MODEL] == CAMERA_MODEL
+
+
+def test_strip_gps_leaves_a_photo_without_location_as_it_was():
+    out = io.BytesIO()
+    painted_image().save(out, format="JPEG")
+    plain = out.getvalue()
+    assert strip_gps(plain) == plain
+
+
+@pytest.mark.parametrize("function", [clean_image, strip_gps])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not an image at all", b"\xff\xd8\xff\xe0garbage", b"\x89PNG\r\n\x1a\n" + b"\0" * 20],
+)
+def test_files_that_cannot_be_read_are_refused(function, data):
+    with pytest.raises(UncleanableFile) as refusal:
+        function(data)
+    assert "無法清除" in str(refusal.value)
+
+
+def test_a_truncated_jpeg_is_refused_by_strip_gps():
+    with pytest.raises(UncleanableFile):
+        strip_gps(camera_photo()[:-200])
+
+
+def test_formats_other_than_photos_are_refused():
+    out = io.BytesIO()
+    painted_image().save(out, format="GIF")
+    for function in (clean_image, strip_gps):
+        with pytest.raises(UncleanableFile):
+            function(out.getvalue())
+
+
+@pytest.mark.parametrize("pixels", [144, 400])  # over the limit (a warning), over twice (an error)
+@pytest.mark.parametrize("function", [clean_image, strip_gps])
+def test_decompression_bombs_are_refused(monkeypatch, pixels, function):
+    side = int(pixels**0.5)
+    out = io.BytesIO()
+    Image.new("RGB", (side, side)).save(out, format="PNG")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(UncleanableFile):
+        function(out.getvalue())
+
+
+def test_photo_capture_time_reads_the_original_time():
+    assert photo_capture_time(camera_photo()) == "2024-03-15 14:30:00"
+
+
+def test_photo_capture_time_falls_back_to_the_file_time():
+    exif = Image.Exif()
+    exif[DATETIME] = "2024:03:16 09:00:00"
+    out = io.BytesIO()
+    painted_image().save(out, format="JPEG", exif=exif.tobytes())
+    assert photo_capture_time(out.getvalue()) == "2024-03-16 09:00:00"
+
+
+@pytest.mark.parametrize("stamp", [None, "not a time", "0000:00:00 00:00:00"])
+def test_photo_capture_time_is_none_when_unknown(stamp):
+    exif = Image.Exif()
+    if stamp:
+        exif[DATETIME] = stamp
+    out = io.BytesIO()
+    painted_image().save(out, format="JPEG", exif=exif.tobytes())
+    assert photo_capture_time(out.getvalue()) is None
+    assert photo_capture_time(b"garbage") is None
+
+
+def test_sha256_hex():
+    assert sha256_hex(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def pdf_with_metadata() -> bytes:
+    writer = PdfWriter()
+    for _ in range(2):
+        writer.add_blank_page(width=200, height=200)
+    writer.add_metadata({"/Author": "Chan Tai Man", "/Title": "Secret title"})
+    writer.xmp_metadata = b"<x:xmpmeta>XMP creator Chan Tai Man</x:xmpmeta>"
+    page_xmp = StreamObject()
+    page_xmp.set_data(b"page XMP by Chan Tai Man")
+    writer.pages[0][NameObject("/Metadata")] = writer._add_object(page_xmp)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_clean_pdf_keeps_the_pages_and_drops_the_metadata():
+    original = pdf_with_metadata()
+    assert b"Chan Tai Man" in original
+    cleaned = clean_pdf(original)
+    reader = PdfReader(io.BytesIO(cleaned))
+    assert len(reader.pages) == 2
+    assert not reader.metadata
+    assert "/Metadata" not in reader.trailer["/Root"]
+    assert all("/Metadata" not in page for page in reader.pages)
+    assert b"Chan Tai Man" not in cleaned
+    assert b"Secret title" not in cleaned
+
+
+def test_a_pdf_with_a_password_is_refused():
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt("secret", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    with pytest.raises(UncleanableFile) as refusal:
+        clean_pdf(out.getvalue())
+    assert "PDF" in str(refusal.value)
+
+
+@pytest.mark.parametrize("data", [b"", b"%PDF-1.7 garbage", b"not a pdf"])
+def test_files_that_are_not_pdfs_are_refused(data):
+    with pytest.raises(UncleanableFile):
+        clean_pdf(data)
