@@ -31,8 +31,9 @@ def create_app(test_config: dict | None = None) -> Flask:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     csrf.init_app(app)
 
-    from . import cli, errors, layout, ratelimit, views
+    from . import cli, errors, layout, ratelimit, security, views
 
+    security.init_app(app)
     layout.init_app(app)
     errors.init_app(app)
     app.register_blueprint(views.bp)

@@ -46,7 +46,9 @@ DEFAULTS = {
     # message_size_limit of 10 MB. Raise all three together if the mail server allows more.
     "MAX_TOTAL_SIZE": 7 * MB,
     "MAX_CONTENT_LENGTH": 8 * MB,
-    "PREFERRED_URL_SCHEME": "http",
+    "PREFERRED_URL_SCHEME": "http",  # https behind TLS: session cookies become Secure
+    "PROXY_FIX": False,  # behind nginx: trust its X-Forwarded-For/-Proto/-Host (one hop)
+    "MIN_FILL_SECONDS": 3,  # a form sent sooner after it was shown is treated as a bot
 }
 
 
@@ -81,7 +83,8 @@ def check_config(config) -> None:
     if config["REGION"] not in ("HK", "MO", "TW", "CN"):
         raise ConfigError(f"REGION is {config['REGION']!r}: use HK, MO, TW or CN")
     for key in ("SMTP_PORT", "MAX_FILES", "MAX_FILE_SIZE", "MAX_TOTAL_SIZE", "MAX_CONTENT_LENGTH",
-                "RETRY_GIVE_UP_DAYS", "FAILED_KEEP_DAYS", "ACKNOWLEDGEMENTS_PER_DAY"):
+                "RETRY_GIVE_UP_DAYS", "FAILED_KEEP_DAYS", "ACKNOWLEDGEMENTS_PER_DAY",
+                "MIN_FILL_SECONDS"):
         try:
             config[key] = int(config[key])
         except (TypeError, ValueError):

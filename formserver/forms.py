@@ -13,6 +13,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     EmailField,
+    HiddenField,
     MultipleFileField,
     RadioField,
     SelectChoice,
@@ -20,7 +21,9 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from .sanitize import one_line, plain_text
 
 RECIPIENTS = {"office": "物業管理處", "committee": "業主委員會"}
 CATEGORIES = {
@@ -56,7 +59,8 @@ def options(labels: dict[str, str]) -> list[SelectChoice]:
 
 
 def required(message: str):
-    return InputRequired(message=message)
+    """Checked after the filters, so text that is only spaces or markup counts as empty."""
+    return DataRequired(message=message)
 
 
 def limit(field: str, label: str):
@@ -64,38 +68,48 @@ def limit(field: str, label: str):
     return Length(max=most, message=f"{label}不可多於 {most} 個字")
 
 
+def text_field(label: str, key: str, missing: str = "", *, kind=StringField, multiline=False):
+    """A text field that is sanitised before it is checked; `missing` makes it required."""
+    first = required(missing) if missing else Optional()
+    return kind(label, filters=[plain_text if multiline else one_line],
+                validators=[first, limit(key, label)])
+
+
 class ComplaintForm(FlaskForm):
-    name = StringField("姓名", [required("請填寫您的姓名"), limit("name", "姓名")])
-    unit = StringField("座數、樓層及單位", [required("請填寫您的座數、樓層及單位"),
-                                            limit("unit", "單位")])
-    phone = TelField("聯絡電話", [Optional(), limit("phone", "電話")])
-    email = EmailField("電郵地址", [Optional(), limit("email", "電郵地址")])
+    name = text_field("姓名", "name", "請填寫您的姓名")
+    unit = text_field("座數、樓層及單位", "unit", "請填寫您的座數、樓層及單位")
+    phone = text_field("聯絡電話", "phone", kind=TelField)
+    email = text_field("電郵地址", "email", kind=EmailField)
     recipient = ChoiceField("投訴對象", choices=options(RECIPIENTS),
-                           validators=[required("請選擇把投訴交給物業管理處還是業主委員會")])
+                            validators=[InputRequired("請選擇把投訴交給物業管理處還是業主委員會")])
     category = ChoiceField("投訴類別", choices=options(CATEGORIES),
-                          validators=[required("請選擇投訴類別")])
-    subject = StringField("投訴標題", [required("請用一句話寫出投訴標題"),
-                                       limit("subject", "標題")])
-    description = TextAreaField("投訴事實", [required("請描述發生了甚麼問題"),
-                                             limit("description", "投訴事實")])
+                           validators=[InputRequired("請選擇投訴類別")])
+    subject = text_field("投訴標題", "subject", "請用一句話寫出投訴標題")
+    description = text_field("投訴事實", "description", "請描述發生了甚麼問題",
+                             kind=TextAreaField, multiline=True)
     occurred_at = WhenField("發生時間", [Optional()])
-    location = StringField("發生地點", [required("請填寫問題發生的地點"),
-                                        limit("location", "地點")])
-    impact = TextAreaField("影響程度", [Optional(), limit("impact", "影響程度")])
-    expected_resolution = TextAreaField("期望解決方式", [
-        required("請寫出您期望的解決方式"), limit("expected_resolution", "期望解決方式")])
+    location = text_field("發生地點", "location", "請填寫問題發生的地點")
+    impact = text_field("影響程度", "impact", kind=TextAreaField, multiline=True)
+    expected_resolution = text_field("期望解決方式", "expected_resolution",
+                                     "請寫出您期望的解決方式", kind=TextAreaField, multiline=True)
     evidence = MultipleFileField("證據材料")
-    follow_up_ref = StringField("較早前的投訴編號", [Optional(),
-                                                     limit("follow_up_ref", "投訴編號")])
+    follow_up_ref = text_field("較早前的投訴編號", "follow_up_ref")
     anonymize = BooleanField("請為我作脫敏處理：在交給管理處的投訴中隱藏我的個人資料")
+    # Spam checks without outside services: a field people never see, and when the form was shown.
+    homepage = StringField("請不要填寫這一欄")
+    form_started = HiddenField()
     declaration = BooleanField("本人確認以上內容真實，沒有捏造事實或惡意攻擊他人",
                                [required("請確認投訴內容真實，才可提交")])
 
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not self.phone.data and not self.email.data and not self.phone.errors:
+            self.phone.errors = [*self.phone.errors,
+                                 "請填寫聯絡電話或電郵地址（最少一項），讓我們可以回覆您"]
+            valid = False
+        return valid
+
     def validate_phone(self, field):
-        if not field.data:
-            if not self.email.data:
-                raise ValidationError("請填寫聯絡電話或電郵地址（最少一項），讓我們可以回覆您")
-            return
         try:
             number = phonenumbers.parse(field.data, current_app.config["REGION"])
         except phonenumbers.NumberParseException:
@@ -104,8 +118,6 @@ class ComplaintForm(FlaskForm):
             raise ValidationError("請輸入正確的電話號碼，例如 9123 4567 或 +852 9123 4567")
 
     def validate_email(self, field):
-        if not field.data:
-            return
         try:
             validate_email(field.data, check_deliverability=False)
         except EmailNotValidError:
@@ -116,5 +128,5 @@ class ComplaintForm(FlaskForm):
             raise ValidationError("發生時間不可以在將來")
 
     def validate_follow_up_ref(self, field):
-        if field.data and not REFERENCE.match(field.data.strip().upper()):
+        if not REFERENCE.match(field.data.upper()):
             raise ValidationError("投訴編號的格式應該像 20261127-K7Q-4M2")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from flask import (
@@ -17,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from itsdangerous import BadData, URLSafeSerializer
 from werkzeug.security import safe_join
 
 from . import delivery, spool
@@ -45,11 +47,33 @@ def form_page(form: ComplaintForm, status: int = 200, notice: str = ""):
     return html, status
 
 
+def started_token() -> str:
+    return URLSafeSerializer(current_app.secret_key, salt="form-started").dumps(time.time())
+
+
+def looks_automated(form: ComplaintForm) -> bool:
+    """A filled-in hidden field, or a form sent sooner than a person could type it."""
+    if form.homepage.data:
+        return True
+    try:
+        started = URLSafeSerializer(current_app.secret_key, salt="form-started").loads(
+            form.form_started.data or "")
+    except BadData:
+        return True
+    return time.time() - float(started) < current_app.config["MIN_FILL_SECONDS"]
+
+
 @bp.route("/complaint", methods=["GET", "POST"])
 def complaint_form():
     form = ComplaintForm()
     if request.method == "GET":
+        form.form_started.data = started_token()
         return form_page(form)
+    if looks_automated(form):
+        # The same answer a person gets, so a bot learns nothing; nothing is saved or sent.
+        log.info("discarded a submission that looked automated")
+        session["sent"] = decoy_receipt()
+        return redirect(url_for(".complaint_sent"), 303)
     valid = form.validate()
     evidence = []
     try:
@@ -78,6 +102,13 @@ def complaint_form():
         "acknowledged": acknowledged,
     }
     return redirect(url_for(".complaint_sent"), 303)
+
+
+def decoy_receipt() -> dict:
+    now = local_now(current_app.config["REGION"])
+    return {"reference": new_reference(now), "category": "其他", "recipient": "物業管理處",
+            "reply_due": next_working_day(now.date(), current_app.config["REGION"]).isoformat(),
+            "anonymized": False, "has_media": False, "acknowledged": False}
 
 
 def complaint_from(form: ComplaintForm, evidence) -> Complaint:

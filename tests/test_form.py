@@ -1,19 +1,324 @@
-"""The complaint form from request to message at a real SMTP server."""
+"""The complaint form: validation, files, CSRF, spam checks, and the flow to a real SMTP server."""
 
 from __future__ import annotations
 
-from conftest import submit
+import io
+import re
 
-from formserver import delivery
+import pytest
+from conftest import VALID_COMPLAINT, hidden_fields, submit
+from PIL import Image
+
+from formserver import create_app, delivery
 
 
-def test_a_valid_complaint_is_spooled_and_delivered(app, client, smtp_server):
-    response = submit(client)
+def jpeg(size=(64, 48), colour=(200, 30, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def upload(data: bytes, name: str, mimetype: str = "application/octet-stream"):
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(io.BytesIO(data), filename=name, content_type=mimetype)
+
+
+def office_message(smtp_server):
+    [message] = [m for m in smtp_server.handler.parsed() if "office@estate.test" in m["To"]
+                 or "committee@estate.test" in m["To"]]
+    return message
+
+
+def error_of(html: str, field: str) -> str:
+    match = re.search(rf'id="{field}-error"><span class="visually-hidden">錯誤：</span>([^<]+)',
+                      html)
+    return match.group(1) if match else ""
+
+
+def test_the_form_page_shows_every_field_of_the_written_complaint(client):
+    html = client.get("/complaint").get_data(as_text=True)
+    for name in ("name", "unit", "phone", "email", "recipient", "category", "subject",
+                 "description", "occurred_at", "location", "impact", "expected_resolution",
+                 "evidence", "follow_up_ref", "anonymize", "declaration", "csrf_token"):
+        assert f'name="{name}"' in html, name
+    assert '<html lang="zh-Hant">' in html and "網上投訴表格" in html
+    assert 'enctype="multipart/form-data"' in html
+
+
+def test_a_complaint_reaches_the_office_with_its_evidence(app, client, smtp_server):
+    photo = jpeg()
+    response = submit(client, files=[upload(photo, "相片 1.JPG", "image/jpeg")])
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert 'id="reference"' in page
+    reference = re.search(r'id="reference">([^<]+)<', page).group(1)
+    assert re.fullmatch(r"\d{8}-[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3}", reference)
+    assert "一個工作日" in page
+
     result = delivery.deliver_once(app.config)
-    assert len(result.sent) == 2
-    office, ack = sorted(smtp_server.handler.parsed(), key=lambda m: m["To"] != "office@estate.test")
-    assert "第3座升降機經常停用" in office["Subject"]
-    print(office.as_string()[:3000])
+    assert len(result.sent) == 2  # the office's email and the resident's receipt
+    office = office_message(smtp_server)
+    assert office["Subject"] == f"[投訴 {reference}] 設備設施 | 第3座升降機經常停用"
+    assert office["Message-ID"] == f"<{reference}@estate.test>"
+    assert office["Reply-To"] == "chan.taiman@example.com"
+    text = office.get_body(("plain",)).get_content()
+    for value in VALID_COMPLAINT.values():
+        if value not in ("y", "office", "facilities", "2026-11-20T08:30"):
+            assert value in text, value
+    attachments = {part.get_filename(): part for part in office.iter_attachments()}
+    assert set(attachments) == {"evidence-1.jpg", "complaint.json"}
+    assert attachments["evidence-1.jpg"].get_content_type() == "image/jpeg"
+    assert Image.open(io.BytesIO(attachments["evidence-1.jpg"].get_content())).size == (64, 48)
+
+
+def test_the_spool_is_empty_once_the_server_accepted_everything(app, client, smtp_server):
+    from pathlib import Path
+
+    submit(client)
+    new = Path(app.config["SPOOL_DIR"]) / "new"
+    assert len(list(new.glob("*.eml"))) == 2
+    delivery.deliver_once(app.config)
+    assert list(new.iterdir()) == []
+
+
+def test_the_resident_gets_a_receipt_that_never_echoes_their_words(app, client, smtp_server):
+    submit(client, subject="請把這句話寄給任何人", description="任何內容 http://spam.example")
+    delivery.deliver_once(app.config)
+    [receipt] = [m for m in smtp_server.handler.parsed() if m["To"] == VALID_COMPLAINT["email"]]
+    raw = receipt.as_string()
+    body = receipt.get_body(("plain",)).get_content()
+    assert "spam.example" not in raw and "請把這句話" not in body and "任何內容" not in body
+    assert "設備設施" in body and "物業管理處" in body
+
+
+def test_receipts_to_one_address_are_rate_limited(app, client, smtp_server):
+    app.config["ACKNOWLEDGEMENTS_PER_DAY"] = 2
+    for _ in range(4):
+        assert submit(client).status_code == 303
+    delivery.deliver_once(app.config)
+    receipts = [m for m in smtp_server.handler.parsed() if m["To"] == VALID_COMPLAINT["email"]]
+    assert len(receipts) == 2
+    assert len(smtp_server.handler.messages) == 4 + 2  # every complaint still reaches the office
+
+
+def test_a_complaint_to_the_committee_goes_to_the_committee(app, client, smtp_server):
+    submit(client, recipient="committee")
+    delivery.deliver_once(app.config)
+    assert office_message(smtp_server)["To"] == "committee@estate.test"
+
+
+def test_a_follow_up_copies_the_committee_and_threads_under_the_earlier_complaint(
+        app, client, smtp_server):
+    submit(client, follow_up_ref="20261120-ABC-XYZ")
+    delivery.deliver_once(app.config)
+    office = office_message(smtp_server)
+    assert office["Cc"] == "committee@estate.test"
+    assert office["In-Reply-To"] == "<20261120-ABC-XYZ@estate.test>"
+    assert office["References"] == "<20261120-ABC-XYZ@estate.test>"
+
+
+def test_without_an_email_there_is_no_reply_to_and_no_receipt(app, client, smtp_server):
+    submit(client, email="")
+    delivery.deliver_once(app.config)
+    [office] = smtp_server.handler.parsed()
+    assert office["Reply-To"] is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"name": ""}, "name", "請填寫您的姓名"),
+        ({"name": "陳" * 51}, "name", "姓名不可多於 50 個字"),
+        ({"unit": "  "}, "unit", "請填寫您的座數、樓層及單位"),
+        ({"phone": "", "email": ""}, "phone", "請填寫聯絡電話或電郵地址（最少一項）"),
+        ({"phone": "12"}, "phone", "請輸入正確的電話號碼"),
+        ({"email": "chan@"}, "email", "請輸入正確的電郵地址"),
+        ({"recipient": None}, "recipient", "請選擇把投訴交給物業管理處還是業主委員會"),
+        ({"recipient": "mayor"}, "recipient", "請從列出的選項中選擇一項"),
+        ({"category": "bribes"}, "category", "請從列出的選項中選擇一項"),
+        ({"subject": "<b></b>"}, "subject", "請用一句話寫出投訴標題"),
+        ({"subject": "標" * 81}, "subject", "標題不可多於 80 個字"),
+        ({"description": ""}, "description", "請描述發生了甚麼問題"),
+        ({"description": "字" * 5001}, "description", "投訴事實不可多於 5000 個字"),
+        ({"occurred_at": "昨天"}, "occurred_at", "請按年、月、日、時、分填寫發生時間"),
+        ({"occurred_at": "2999-01-01T10:00"}, "occurred_at", "發生時間不可以在將來"),
+        ({"location": ""}, "location", "請填寫問題發生的地點"),
+        ({"impact": "影" * 1001}, "impact", "影響程度不可多於 1000 個字"),
+        ({"expected_resolution": ""}, "expected_resolution", "請寫出您期望的解決方式"),
+        ({"follow_up_ref": "ABC"}, "follow_up_ref", "投訴編號的格式應該像"),
+        ({"declaration": None}, "declaration", "請確認投訴內容真實，才可提交"),
+    ],
+)
+def test_each_mistake_gets_a_clear_message_and_keeps_the_other_answers(
+        client, smtp_server, changes, field, message):
+    response = submit(client, **changes)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in error_of(html, field)
+    assert f'href="#{field}' in html  # the error summary links to the field
+    assert 'class="error-summary"' in html
+    if field != "description":
+        assert VALID_COMPLAINT["description"] in html
+    if field != "name":
+        assert 'value="陳大文"' in html
+    assert smtp_server.handler.messages == []
+
+
+def test_markup_is_stripped_and_nothing_typed_is_rendered_unescaped(app, client, smtp_server):
+    submit(client, subject='漏水<script>alert(1)</script>', location="<b>大堂</b> & 走廊")
+    delivery.deliver_once(app.config)
+    office = office_message(smtp_server)
+    html = office.get_body(("html",)).get_content()
+    assert "<script>" not in html and "alert(1)" in office["Subject"]
+    assert "大堂 &amp; 走廊" in html and "<b>" not in html
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "mimetype"),
+    [
+        (b"MZ\x90\x00" + b"\x00" * 100, "photo.jpg", "image/jpeg"),  # an executable
+        (b"PK\x03\x04" + b"\x00" * 100, "evidence.pdf", "application/pdf"),  # a zip archive
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>', "a.png",
+         "image/png"),
+        (b"<html><body>hi</body></html>", "a.pdf", "application/pdf"),
+        (b"just some text", "notes.txt", "text/plain"),
+        (b"%PDF-1.4 not really", "x.jpg", "image/jpeg"),  # content contradicts declared type
+    ],
+)
+def test_files_are_judged_by_their_content_not_their_name(client, smtp_server, data, name,
+                                                           mimetype):
+    response = submit(client, files=[upload(data, name, mimetype)])
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "不是可接受的格式" in error_of(html, "evidence") or "無法" in error_of(html, "evidence")
+    assert "請重新選擇" in html
+    assert smtp_server.handler.messages == []
+
+
+def test_too_many_files_are_refused(app, client):
+    app.config["MAX_FILES"] = 2
+    response = submit(client, files=[upload(jpeg(), f"{n}.jpg") for n in range(3)])
+    assert "最多可以附上 2 個檔案" in error_of(response.get_data(as_text=True), "evidence")
+
+
+def test_a_file_over_the_size_limit_is_refused(app, client):
+    app.config["MAX_FILE_SIZE"] = 1000
+    response = submit(client, files=[upload(jpeg((400, 400)), "big.jpg")])
+    assert "太大" in error_of(response.get_data(as_text=True), "evidence")
+
+
+def test_a_request_over_the_total_limit_gets_a_clear_413_page(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 20_000
+    response = submit(client, files=[upload(b"\xff\xd8\xff" + b"0" * 30_000, "big.jpg")])
+    assert response.status_code == 413
+    html = response.get_data(as_text=True)
+    assert "上載的檔案太大" in html and "投訴尚未提交" in html and "Traceback" not in html
+
+
+def test_a_post_without_a_csrf_token_is_refused(client, smtp_server):
+    data = {**VALID_COMPLAINT, **hidden_fields(client)}
+    del data["csrf_token"]
+    response = client.post("/complaint", data=data)
+    assert response.status_code == 400
+    assert smtp_server.handler.messages == []
+
+
+def test_an_expired_csrf_token_reshows_the_form_with_every_answer_kept(app, client):
+    data = {**VALID_COMPLAINT, **hidden_fields(client), "csrf_token": "expired.token.value"}
+    response = client.post("/complaint", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "表格已逾時，投訴尚未提交" in html
+    assert VALID_COMPLAINT["description"] in html and 'value="陳大文"' in html
+    assert re.search(r'name="csrf_token" type="hidden" value="[^"]+"', html)
+
+
+def test_the_honeypot_gets_the_same_answer_but_nothing_is_sent(app, client, smtp_server):
+    response = submit(client, homepage="http://spam.example")
+    assert response.status_code == 303
+    assert 'id="reference"' in client.get(response.headers["Location"]).get_data(as_text=True)
+    delivery.deliver_once(app.config)
+    assert smtp_server.handler.messages == []
+
+
+def test_a_form_sent_faster_than_a_person_types_is_discarded(app, client, smtp_server):
+    app.config["MIN_FILL_SECONDS"] = 60
+    assert submit(client).status_code == 303
+    delivery.deliver_once(app.config)
+    assert smtp_server.handler.messages == []
+
+
+def test_a_forged_start_time_is_not_trusted(app, client, smtp_server):
+    assert submit(client, form_started="MTAwMA.forged").status_code == 303
+    delivery.deliver_once(app.config)
+    assert smtp_server.handler.messages == []
+
+
+def test_the_confirmation_page_needs_a_submission(client):
+    response = client.get("/complaint/sent")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/complaint")
+
+
+def test_an_unwritable_spool_gives_a_503_that_says_nothing_was_saved(app, client):
+    from pathlib import Path
+
+    spool = Path(app.config["SPOOL_DIR"])
+    spool.mkdir(parents=True)
+    (spool / "new").write_text("a file where the folder should be")  # fails even for root
+    response = submit(client)
+    assert response.status_code == 503
+    html = response.get_data(as_text=True)
+    assert "沒有保存任何資料" in html and "致電" in html
+    assert "陳大文" not in html
+
+
+def test_submissions_from_one_client_are_rate_limited(app, client):
+    app.config["SUBMISSION_RATE_LIMIT"] = "2/hour"
+    assert submit(client).status_code == 303
+    assert submit(client).status_code == 303
+    response = submit(client)
+    assert response.status_code == 429
+    html = response.get_data(as_text=True)
+    assert "提交次數太多" in html and "致電" in html
+
+
+def test_error_pages_speak_the_sites_language_and_hide_internals(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404 and "找不到這一頁" in response.get_data(as_text=True)
+    response = client.delete("/complaint")
+    assert response.status_code == 405 and "無法這樣使用這一頁" in response.get_data(as_text=True)
+
+
+def test_every_response_carries_the_security_headers(client):
+    for path in ("/complaint", "/", "/no-such-page"):
+        with client.get(path) as response:
+            headers = response.headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"]
+
+
+def test_the_embedded_default_serves_the_built_site(client):
+    with client.get("/") as response:
+        html = response.get_data(as_text=True)
+    assert "我要投訴" in html
+    css = re.search(r'href="(static/style\.[0-9a-f]+\.css)"', html).group(1)
+    for path, status in (("/process/", 200), ("/process", 301), ("/" + css, 200)):
+        with client.get(path) as response:
+            assert response.status_code == status, path
+
+
+def test_without_smtp_host_mail_lands_in_the_maildir(tmp_path, built_site):
+    import mailbox
+    from email.header import decode_header, make_header
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SPOOL_DIR": str(tmp_path / "spool"),
+                      "MAILDIR": str(tmp_path / "maildir"), "SITE_DIR": str(built_site),
+                      "DELIVER_IN_PROCESS": False, "MIN_FILL_SECONDS": 0})
+    assert submit(app.test_client()).status_code == 303
+    delivery.deliver_once(app.config)
+    subjects = [str(make_header(decode_header(m["Subject"])))
+                for m in mailbox.Maildir(tmp_path / "maildir", create=False)]
+    assert len(subjects) == 2 and any("第3座升降機經常停用" in s for s in subjects)
