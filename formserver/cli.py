@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from . import delivery, spool
 
@@ -18,6 +19,7 @@ def when(timestamp: float | None) -> str:
 
 
 @click.command("deliver")
+@with_appcontext
 @click.option("--loop", is_flag=True, help="Keep delivering (for a systemd unit).")
 def deliver_command(loop: bool) -> None:
     """Send what is waiting in the spool."""
@@ -36,6 +38,7 @@ def deliver_command(loop: bool) -> None:
 
 
 @click.command("spool")
+@with_appcontext
 def spool_command() -> None:
     """Show what is waiting and what failed, and why (no personal data)."""
     listing = spool.list_spool(Path(current_app.config["SPOOL_DIR"]))
@@ -50,6 +53,7 @@ def spool_command() -> None:
 
 
 @click.command("purge")
+@with_appcontext
 @click.option("--all", "purge_all", is_flag=True,
               help="Purge every failed message now, not only those past FAILED_KEEP_DAYS.")
 def purge_command(purge_all: bool) -> None:

@@ -132,7 +132,6 @@ def build_fixture(site_build, fixture_site):
 
 # --- the form server --------------------------------------------------------------------------
 
-import contextlib  # noqa: E402
 import re  # noqa: E402
 import socket  # noqa: E402
 import threading  # noqa: E402
@@ -155,10 +154,12 @@ class SMTPRecorder:
     reply: str | None = None  # e.g. "451 4.3.0 try later" or "554 5.7.1 rejected"
     delay: float = 0.0
     received: threading.Event = field(default_factory=threading.Event)
+    data_started: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server, session, envelope):
         import asyncio
 
+        self.data_started.set()
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.reply:
@@ -171,33 +172,33 @@ class SMTPRecorder:
         return [BytesParser(policy=policy.default).parsebytes(m.content) for m in self.messages]
 
 
-@dataclass
 class SMTPServer:
-    host: str
-    port: int
-    handler: SMTPRecorder
-    controller: object
+    """A real aiosmtpd server on 127.0.0.1 that tests can stop and start again on its port."""
 
-    def stop(self):
-        self.controller.stop()
+    def __init__(self):
+        self.host, self.port = "127.0.0.1", free_port()
+        self.handler = SMTPRecorder()
+        self.controller = None
 
     def start(self):
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self.handler, hostname=self.host, port=self.port)
         self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
 
 
 @pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that records every message it accepts."""
-    from aiosmtpd.controller import Controller
-
-    handler = SMTPRecorder()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    server = SMTPServer("127.0.0.1", port, handler, controller)
+    server = SMTPServer()
+    server.start()
     yield server
-    with contextlib.suppress(AssertionError):  # already stopped by the test
-        controller.stop()
+    server.stop()
 
 
 @pytest.fixture
