@@ -11,7 +11,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import delivery, spool
+from . import delivery, spool, stats
+from .forms import CATEGORIES
 
 
 def when(timestamp: float | None) -> str:
@@ -63,6 +64,27 @@ def purge_command(purge_all: bool) -> None:
     click.echo(f"purged {len(purged)} failed message(s)")
 
 
+@click.command("stats")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the table to this CSV file.")
+@with_appcontext
+def stats_command(csv_path: Path | None) -> None:
+    """Anonymous monthly statistics: categories, outcomes, time to delivery."""
+    table = stats.monthly(Path(current_app.config["STATS_DB"]))
+    columns = ["month", "complaints", "follow_ups", *CATEGORIES, "anonymized", "files",
+               "delivered", "failed", "median_minutes_to_delivery"]
+    headings = ["月份", "投訴", "跟進", *CATEGORIES.values(), "脫敏", "檔案", "已送達", "失敗",
+                "送達分鐘中位數"]
+    click.echo("\t".join(headings))
+    for row in table:
+        click.echo("\t".join(str(row[column]) for column in columns))
+    if not table:
+        click.echo("（尚未有統計）")
+    if csv_path:
+        stats.write_csv(table, csv_path)
+        click.echo(f"wrote {csv_path}")
+
+
 def init_app(app: Flask) -> None:
-    for command in (deliver_command, spool_command, purge_command):
+    for command in (deliver_command, spool_command, purge_command, stats_command):
         app.cli.add_command(command)

@@ -25,6 +25,11 @@ DEFAULTS = {
     "MAIL_FROM": "complaints@localhost",
     "OFFICE_EMAIL": "office@localhost",
     "COMMITTEE_EMAIL": "committee@localhost",
+    # Routing: per recipient, optionally per category, one or more addresses, e.g.
+    # {"office": {"fees": ["accounts@example.org"], "default": ["office@example.org"]}}.
+    # Unlisted combinations go to OFFICE_EMAIL or COMMITTEE_EMAIL.
+    "ROUTES": {},
+    "STAGING_EMAIL": "",  # when set, every message goes here; the intended recipients are in it
     "SEND_ACKNOWLEDGEMENT": True,  # a short receipt to the resident when they gave an email
     "ACKNOWLEDGEMENTS_PER_DAY": 3,  # per email address and per client
     "SUBMISSION_RATE_LIMIT": "10/hour;30/day",  # per client; Flask-Limiter's notation
@@ -32,6 +37,7 @@ DEFAULTS = {
     "REGION": "HK",  # HK, MO, TW or CN: working days and phone numbers
     "SPOOL_DIR": "",  # default: instance/spool
     "MAILDIR": "",  # default: instance/maildir
+    "STATS_DB": "",  # anonymous statistics; default: instance/stats.sqlite
     "SITE_DIR": str(PROJECT_ROOT / "site"),  # the built site, served when SERVE_SITE is on
     "SITE_CONFIG": str(PROJECT_ROOT / "site.toml"),
     "SERVE_SITE": True,  # off behind nginx, which serves site/ itself
@@ -66,6 +72,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     instance = Path(app.instance_path)
     app.config["SPOOL_DIR"] = app.config["SPOOL_DIR"] or str(instance / "spool")
     app.config["MAILDIR"] = app.config["MAILDIR"] or str(instance / "maildir")
+    app.config["STATS_DB"] = app.config["STATS_DB"] or str(instance / "stats.sqlite")
     check_config(app.config)
     if not app.config["SECRET_KEY"]:
         if app.config["SMTP_HOST"]:
@@ -94,13 +101,50 @@ def check_config(config) -> None:
     except ValueError:
         raise ConfigError(f"RETRY_DELAYS is {config['RETRY_DELAYS']!r}: write seconds separated "
                           "by commas, e.g. '60,300,3600'") from None
-    for key in ("MAIL_FROM", "OFFICE_EMAIL", "COMMITTEE_EMAIL"):
-        value = str(config[key])
-        if "@" not in value or any(c in value for c in " \r\n,;<>"):
-            raise ConfigError(f"{key} is {value!r}: it must be one plain email address")
+    for key in ("MAIL_FROM", "OFFICE_EMAIL", "COMMITTEE_EMAIL", "STAGING_EMAIL"):
+        if config[key] or key != "STAGING_EMAIL":
+            check_address(key, config[key])
+    config["ROUTES"] = check_routes(config["ROUTES"])
     if config["MAX_CONTENT_LENGTH"] <= config["MAX_TOTAL_SIZE"]:
         raise ConfigError("MAX_CONTENT_LENGTH must be larger than MAX_TOTAL_SIZE "
                           "(the form's text needs room too)")
+
+
+def check_address(key: str, value) -> None:
+    local, at, domain = str(value).rpartition("@")
+    bad = set(" \t\r\n,;:<>()[]\"\\")
+    plausible = local and at and ("." in domain or domain == "localhost")
+    if not plausible or bad & set(str(value)):
+        raise ConfigError(f"{key} is {value!r}: it must be one plain email address")
+
+
+def check_routes(routes) -> dict[str, dict[str, tuple[str, ...]]]:
+    """ROUTES as {recipient: {category or 'default': (address, ...)}}, checked key by key."""
+    from .forms import CATEGORIES, RECIPIENTS
+
+    if not isinstance(routes, dict):
+        raise ConfigError("ROUTES must be a table like "
+                          '{"office": {"fees": ["accounts@example.org"]}}')
+    checked = {}
+    for recipient, by_category in routes.items():
+        if recipient not in RECIPIENTS:
+            raise ConfigError(f"ROUTES[{recipient!r}]: unknown recipient; "
+                              f"use {' or '.join(RECIPIENTS)}")
+        if not isinstance(by_category, dict):
+            raise ConfigError(f"ROUTES[{recipient!r}] must map categories to addresses")
+        checked[recipient] = {}
+        for category, addresses in by_category.items():
+            key = f"ROUTES[{recipient!r}][{category!r}]"
+            if category != "default" and category not in CATEGORIES:
+                raise ConfigError(f"{key}: unknown category; use default or "
+                                  f"{', '.join(CATEGORIES)}")
+            addresses = [addresses] if isinstance(addresses, str) else addresses
+            if not isinstance(addresses, list | tuple) or not addresses:
+                raise ConfigError(f"{key} must be one address or a list of addresses")
+            for address in addresses:
+                check_address(key, address)
+            checked[recipient][category] = tuple(addresses)
+    return checked
 
 
 def retry_delays(value) -> tuple[int, ...]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from flask import Flask
 
-from . import spool
+from . import spool, stats
 from .mailer import sender_for
 
 log = logging.getLogger(__name__)
@@ -17,8 +19,17 @@ DAY = 86400
 
 def deliver_once(config) -> spool.Round:
     spool_dir = Path(config["SPOOL_DIR"])
+    stats_db = Path(config["STATS_DB"])
+
+    def count(message: bytes, outcome: str) -> None:
+        try:
+            stats.record_outcome(stats_db, message, outcome, time.time())
+        except (sqlite3.Error, OSError, ValueError) as error:  # statistics never stop delivery
+            log.warning("could not record statistics: %s", type(error).__name__)
+
     result = spool.deliver_due(spool_dir, sender_for(config), delays=config["RETRY_DELAYS"],
-                               give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY)
+                               give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY,
+                               on_outcome=count)
     spool.purge_failed(spool_dir, config["FAILED_KEEP_DAYS"] * DAY)
     return result
 

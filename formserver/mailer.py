@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import render_template
 
 from .complaints import Complaint
+from .guidance import reminder
 from .spool import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,32 @@ def message_id(reference: str, mail_from: str, kind: str = "") -> str:
     return f"<{reference}{'.' + kind if kind else ''}@{domain}>"
 
 
+def routed(recipient: str, category: str, config) -> list[str]:
+    """The addresses of a recipient for a category, from ROUTES, else its single address."""
+    table = config["ROUTES"].get(recipient, {})
+    fallback = config["OFFICE_EMAIL" if recipient == "office" else "COMMITTEE_EMAIL"]
+    return list(table.get(category) or table.get("default") or [fallback])
+
+
 def office_addresses(complaint: Complaint, config) -> tuple[list[str], list[str]]:
     """(To, Cc): the chosen recipient; a follow-up also copies the owners' committee."""
-    office, committee = config["OFFICE_EMAIL"], config["COMMITTEE_EMAIL"]
-    to = [office if complaint.recipient == "office" else committee]
-    cc = [committee] if complaint.follow_up_ref and committee not in to else []
+    to = routed(complaint.recipient, complaint.category, config)
+    cc = []
+    if complaint.follow_up_ref and complaint.recipient != "committee":
+        cc = [a for a in routed("committee", complaint.category, config) if a not in to]
     return to, cc
+
+
+def address(msg: EmailMessage, to: list[str], cc: list[str], config) -> str:
+    """Set To and Cc; in staging, send to STAGING_EMAIL and return a note of the intended ones."""
+    if config["STAGING_EMAIL"]:
+        msg["To"] = config["STAGING_EMAIL"]
+        intended = "、".join(to) + (f"（副本：{'、'.join(cc)}）" if cc else "")
+        return f"【測試環境】這封郵件原本會寄給：{intended}\n\n"
+    msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    return ""
 
 
 def complaint_json(complaint: Complaint) -> bytes:
@@ -73,9 +94,7 @@ def build_message(complaint: Complaint, config) -> EmailMessage:
     msg["Subject"] = (f"[投訴 {complaint.reference}] {complaint.category_label} | "
                       f"{complaint.subject}")
     msg["From"] = config["MAIL_FROM"]
-    msg["To"] = ", ".join(to)
-    if cc:
-        msg["Cc"] = ", ".join(cc)
+    staging_note = address(msg, to, cc, config)
     if complaint.email and not complaint.anonymized:
         msg["Reply-To"] = complaint.email
     msg["Date"] = format_datetime(complaint.submitted_at)
@@ -85,9 +104,16 @@ def build_message(complaint: Complaint, config) -> EmailMessage:
         msg["In-Reply-To"] = earlier
         msg["References"] = earlier
     msg["X-Complaint-Reference"] = complaint.reference
+    # Facts without personal data, for helpdesk filters and the anonymous statistics.
+    msg["X-Complaint-Kind"] = "follow-up" if complaint.follow_up_ref else "complaint"
+    msg["X-Complaint-Category"] = complaint.category
+    msg["X-Complaint-Recipient"] = complaint.recipient
+    msg["X-Complaint-Anonymized"] = "yes" if complaint.anonymized else "no"
+    msg["X-Complaint-Files"] = str(len(complaint.evidence))
     msg["Auto-Submitted"] = "auto-generated"
     context = {"complaint": complaint, "attachments": attachment_names(complaint),
-               "site": config["SITE"]}
+               "site": config["SITE"], "staging_note": staging_note,
+               "guidance": reminder(complaint.category, config["SITE"].get("base_url", ""))}
     msg.set_content(render_template("email/complaint.txt", **context))
     msg.add_alternative(render_template("email/complaint.html", **context), subtype="html")
     for name, item in attachment_names(complaint):
@@ -104,12 +130,12 @@ def build_acknowledgement(complaint: Complaint, to: str, config) -> EmailMessage
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = f"已收到您的投訴（編號 {complaint.reference}）"
     msg["From"] = config["MAIL_FROM"]
-    msg["To"] = to
+    staging_note = address(msg, [to], [], config)
     msg["Date"] = format_datetime(complaint.submitted_at)
     msg["Message-ID"] = message_id(complaint.reference, config["MAIL_FROM"], "ack")
     msg["Auto-Submitted"] = "auto-replied"
-    msg.set_content(render_template("email/acknowledgement.txt", complaint=complaint,
-                                    site=config["SITE"]))
+    msg.set_content(staging_note + render_template("email/acknowledgement.txt",
+                                                   complaint=complaint, site=config["SITE"]))
     return msg
 
 

@@ -90,8 +90,10 @@ def read_state(path: Path) -> dict:
 
 
 def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple[int, ...],
-                give_up_after: float, now: float | None = None) -> Round:
-    """Send every message that is due; defer temporary failures, set aside permanent ones."""
+                give_up_after: float, now: float | None = None,
+                on_outcome: Callable[[bytes, str], None] | None = None) -> Round:
+    """Send every message that is due; defer temporary failures, set aside permanent ones.
+    on_outcome(message, "delivered" or "failed") is told of each final outcome."""
     tmp, new, failed = folders(spool_dir)
     result = Round()
     for path in sorted(new.glob("*.eml")):
@@ -123,6 +125,8 @@ def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple
                     set_aside(path, failed, f"gave up after {attempts} attempts: {error}",
                               attempts, attempt_time)
                     result.failed.append(name)
+                    if on_outcome:
+                        on_outcome(data, "failed")
                     log.warning("delivery of %s failed for good: %s", name, error)
                     continue
                 delay = delays[min(attempts - 1, len(delays) - 1)]
@@ -135,6 +139,8 @@ def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple
             except PermanentFailure as error:
                 set_aside(path, failed, str(error), state.get("attempts", 0) + 1, attempt_time)
                 result.failed.append(name)
+                if on_outcome:
+                    on_outcome(data, "failed")
                 log.warning("delivery of %s refused: %s", name, error)
             else:
                 path.unlink()
@@ -142,6 +148,8 @@ def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple
                 fsync_dir(new)
                 result.sent.append(name)
                 log.info("delivered %s", name)
+                if on_outcome:
+                    on_outcome(data, "delivered")
         finally:
             os.close(fd)
     return result

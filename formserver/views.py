@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from flask import (
 from itsdangerous import BadData, URLSafeSerializer
 from werkzeug.security import safe_join
 
-from . import delivery, spool
+from . import delivery, spool, stats
 from .complaints import Complaint, deidentify, local_now, new_reference, next_working_day
 from .evidence import EvidenceError, accepted_list, megabytes, read_uploads
 from .forms import LIMITS, ComplaintForm
@@ -147,6 +148,11 @@ def submit(complaint: Complaint, resident_email: str = "") -> bool:
     except OSError as error:
         log.error("could not spool %s: %s", complaint.reference, error.strerror)
         raise NotSaved from None
+    try:
+        stats.remember_reference(Path(config["STATS_DB"]), complaint.reference,
+                                 config["SECRET_KEY"], complaint.submitted_at.date().isoformat())
+    except sqlite3.Error as error:  # the complaint is safe in the spool; follow-ups just can't
+        log.warning("could not remember %s: %s", complaint.reference, type(error).__name__)
     log.info("accepted %s (%s, %s, %d files, anonymized=%s)", complaint.reference,
              complaint.category, complaint.recipient, len(complaint.evidence),
              complaint.anonymized)

@@ -1,0 +1,125 @@
+"""Anonymous statistics (策略四: 整理分類): what kinds of complaint come in and how delivery went.
+
+Rows hold only the day, category, recipient, whether de-identified, the number of files, the
+outcome and the time to delivery: nothing that identifies anyone. Follow-up limits need to know
+which references exist; they are kept only as keyed hashes (HMAC with the app's secret)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import sqlite3
+import statistics
+from collections import defaultdict
+from contextlib import closing
+from email import policy
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outcomes (
+    day TEXT NOT NULL,             -- YYYY-MM-DD the complaint was submitted
+    kind TEXT NOT NULL,            -- complaint or follow-up
+    category TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    anonymized INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    outcome TEXT NOT NULL,         -- delivered or failed
+    seconds_to_outcome INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS references_seen (key TEXT PRIMARY KEY, day TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS follow_ups (key TEXT NOT NULL, day TEXT NOT NULL);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=10, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(SCHEMA)
+    return db
+
+
+def reference_key(reference: str, secret: str) -> str:
+    return hmac.new(secret.encode(), reference.encode(), hashlib.sha256).hexdigest()
+
+
+def record_outcome(db_path: Path, message: bytes, outcome: str, now: float) -> None:
+    """Called by the deliverer for each office message it delivered or set aside."""
+    headers = BytesParser(policy=policy.SMTP).parsebytes(message, headersonly=True)
+    category = headers.get("X-Complaint-Category")
+    if not category:  # a receipt to a resident, not a complaint
+        return
+    submitted = parsedate_to_datetime(str(headers["Date"]))
+    with closing(connect(db_path)) as db:
+        db.execute("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
+            submitted.date().isoformat(), str(headers.get("X-Complaint-Kind", "complaint")),
+            str(category), str(headers.get("X-Complaint-Recipient", "")),
+            int(headers.get("X-Complaint-Anonymized") == "yes"),
+            int(str(headers.get("X-Complaint-Files", "0"))), outcome,
+            max(0, round(now - submitted.timestamp()))))
+
+
+def remember_reference(db_path: Path, reference: str, secret: str, day: str) -> None:
+    with closing(connect(db_path)) as db:
+        db.execute("INSERT OR IGNORE INTO references_seen VALUES (?, ?)",
+                   (reference_key(reference, secret), day))
+
+
+def reference_exists(db_path: Path, reference: str, secret: str) -> bool:
+    with closing(connect(db_path)) as db:
+        row = db.execute("SELECT 1 FROM references_seen WHERE key = ?",
+                         (reference_key(reference, secret),)).fetchone()
+    return row is not None
+
+
+def count_follow_ups(db_path: Path, reference: str, secret: str, day: str | None = None) -> int:
+    query = "SELECT COUNT(*) FROM follow_ups WHERE key = ?"
+    params = [reference_key(reference, secret)]
+    if day:
+        query += " AND day = ?"
+        params.append(day)
+    with closing(connect(db_path)) as db:
+        return db.execute(query, params).fetchone()[0]
+
+
+def remember_follow_up(db_path: Path, reference: str, secret: str, day: str) -> None:
+    with closing(connect(db_path)) as db:
+        db.execute("INSERT INTO follow_ups VALUES (?, ?)", (reference_key(reference, secret), day))
+
+
+def monthly(db_path: Path) -> list[dict]:
+    """One row per month: counts by category and outcome, and the median time to delivery."""
+    with closing(connect(db_path)) as db:
+        rows = db.execute("SELECT day, kind, category, anonymized, files, outcome, "
+                          "seconds_to_outcome FROM outcomes ORDER BY day").fetchall()
+    months: dict[str, list] = defaultdict(list)
+    for row in rows:
+        months[row[0][:7]].append(row)
+    from .forms import CATEGORIES
+
+    table = []
+    for month, items in sorted(months.items()):
+        delivered = [r[6] for r in items if r[5] == "delivered"]
+        entry = {"month": month, "complaints": sum(r[1] == "complaint" for r in items),
+                 "follow_ups": sum(r[1] == "follow-up" for r in items)}
+        entry.update({category: sum(r[2] == category for r in items) for category in CATEGORIES})
+        entry.update({
+            "anonymized": sum(r[3] for r in items),
+            "files": sum(r[4] for r in items),
+            "delivered": len(delivered),
+            "failed": sum(r[5] == "failed" for r in items),
+            "median_minutes_to_delivery": (round(statistics.median(delivered) / 60, 1)
+                                           if delivered else ""),
+        })
+        table.append(entry)
+    return table
+
+
+def write_csv(table: list[dict], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(table[0]) if table else ["month"])
+        writer.writeheader()
+        writer.writerows(table)
