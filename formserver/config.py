@@ -30,6 +30,8 @@ DEFAULTS = {
     # Unlisted combinations go to OFFICE_EMAIL or COMMITTEE_EMAIL.
     "ROUTES": {},
     "STAGING_EMAIL": "",  # when set, every message goes here; the intended recipients are in it
+    "FOLLOW_UPS_PER_DAY": 2,  # per complaint: follow-ups cannot be used to flood anyone
+    "FOLLOW_UPS_TOTAL": 5,
     "SEND_ACKNOWLEDGEMENT": True,  # a short receipt to the resident when they gave an email
     "ACKNOWLEDGEMENTS_PER_DAY": 3,  # per email address and per client
     "SUBMISSION_RATE_LIMIT": "10/hour;30/day",  # per client; Flask-Limiter's notation
@@ -91,7 +93,7 @@ def check_config(config) -> None:
         raise ConfigError(f"REGION is {config['REGION']!r}: use HK, MO, TW or CN")
     for key in ("SMTP_PORT", "MAX_FILES", "MAX_FILE_SIZE", "MAX_TOTAL_SIZE", "MAX_CONTENT_LENGTH",
                 "RETRY_GIVE_UP_DAYS", "FAILED_KEEP_DAYS", "ACKNOWLEDGEMENTS_PER_DAY",
-                "MIN_FILL_SECONDS"):
+                "MIN_FILL_SECONDS", "FOLLOW_UPS_PER_DAY", "FOLLOW_UPS_TOTAL"):
         try:
             config[key] = int(config[key])
         except (TypeError, ValueError):

@@ -37,6 +37,7 @@ REFERENCE = re.compile(r"^\d{8}-[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3}$")
 LIMITS = {  # field -> most characters accepted
     "name": 50, "unit": 60, "phone": 30, "email": 254, "subject": 80, "description": 5000,
     "location": 200, "impact": 1000, "expected_resolution": 2000, "follow_up_ref": 20,
+    "follow_up_details": 3000,
 }
 
 
@@ -52,6 +53,11 @@ class WhenField(DateTimeLocalField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("請按年、月、日、時、分填寫發生時間，例如 2026-11-27 14:30") from None
+
+
+def check_reference(field) -> None:
+    if not REFERENCE.match(field.data.upper()):
+        raise ValidationError("投訴編號的格式應該像 20261127-K7Q-4M2")
 
 
 def options(labels: dict[str, str]) -> list[SelectChoice]:
@@ -109,6 +115,10 @@ class ComplaintForm(FlaskForm):
             valid = False
         return valid
 
+
+    def validate_follow_up_ref(self, field):
+        check_reference(field)
+
     def validate_phone(self, field):
         try:
             number = phonenumbers.parse(field.data, current_app.config["REGION"])
@@ -127,6 +137,23 @@ class ComplaintForm(FlaskForm):
         if field.data and field.data > datetime.now().replace(second=59):
             raise ValidationError("發生時間不可以在將來")
 
-    def validate_follow_up_ref(self, field):
-        if not REFERENCE.match(field.data.upper()):
-            raise ValidationError("投訴編號的格式應該像 20261127-K7Q-4M2")
+
+
+FOLLOW_UP_REASONS = {
+    "no_reply": "到期仍未收到回覆",
+    "not_satisfied": "對處理結果不滿意，要求復查",
+    "more_information": "補充資料",
+}
+
+
+class FollowUpForm(FlaskForm):
+    reference = text_field("投訴編號", "follow_up_ref", "請填寫投訴編號")
+    reason = ChoiceField("跟進原因", choices=options(FOLLOW_UP_REASONS),
+                         validators=[InputRequired("請選擇跟進原因")])
+    details = text_field("仍未解決的問題", "follow_up_details", "請寫出仍未解決的問題",
+                         kind=TextAreaField, multiline=True)
+    homepage = StringField("請不要填寫這一欄")
+    form_started = HiddenField()
+
+    def validate_reference(self, field):
+        check_reference(field)

@@ -8,6 +8,7 @@ import mailbox
 import smtplib
 import ssl
 from collections.abc import Callable
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from flask import render_template
 
-from .complaints import Complaint
+from .complaints import Complaint, next_working_day
 from .guidance import reminder
 from .spool import PermanentFailure, TemporaryFailure
 
@@ -136,6 +137,34 @@ def build_acknowledgement(complaint: Complaint, to: str, config) -> EmailMessage
     msg["Auto-Submitted"] = "auto-replied"
     msg.set_content(staging_note + render_template("email/acknowledgement.txt",
                                                    complaint=complaint, site=config["SITE"]))
+    return msg
+
+
+def build_follow_up(reference: str, number: int, reason: str, details: str, now: datetime,
+                    name: str, config) -> EmailMessage:
+    """A follow-up (復查與監督) to the office and the committee, in the original's thread."""
+    to, cc = routed("office", "", config), routed("committee", "", config)
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Subject"] = f"[投訴 {reference}] 跟進（第 {number} 次）| {reason}"
+    msg["From"] = config["MAIL_FROM"]
+    staging_note = address(msg, to, [a for a in cc if a not in to], config)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id(name, config["MAIL_FROM"])
+    earlier = message_id(reference, config["MAIL_FROM"])
+    msg["In-Reply-To"] = earlier
+    msg["References"] = earlier
+    msg["X-Complaint-Reference"] = reference
+    msg["X-Complaint-Kind"] = "follow-up"
+    msg["X-Complaint-Category"] = "follow-up"
+    msg["X-Complaint-Recipient"] = "office+committee"
+    msg["X-Complaint-Anonymized"] = "no"
+    msg["X-Complaint-Files"] = "0"
+    msg["Auto-Submitted"] = "auto-generated"
+    context = {"reference": reference, "number": number, "reason": reason, "details": details,
+               "now": now, "site": config["SITE"], "staging_note": staging_note,
+               "reply_due": next_working_day(now.date(), config["REGION"]),
+               "guidance": reminder("", config["SITE"].get("base_url", ""))}
+    msg.set_content(render_template("email/follow_up.txt", **context))
     return msg
 
 

@@ -217,11 +217,11 @@ def app(tmp_path, smtp_server, built_site):
         "COMMITTEE_EMAIL": "committee@estate.test",
         "SPOOL_DIR": str(tmp_path / "spool"),
         "MAILDIR": str(tmp_path / "maildir"),
+        "STATS_DB": str(tmp_path / "stats.sqlite"),
         "SITE_DIR": str(built_site),
         "DELIVER_IN_PROCESS": False,
         "MIN_FILL_SECONDS": 0,  # the spam timer has its own test
     })
-    app.instance_path = str(tmp_path / "instance")
     return app
 
 

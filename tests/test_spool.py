@@ -155,6 +155,7 @@ def deliverer_process(app) -> subprocess.Popen:
            "FORMSERVER_SMTP_HOST": app.config["SMTP_HOST"],
            "FORMSERVER_SMTP_PORT": str(app.config["SMTP_PORT"]),
            "FORMSERVER_SPOOL_DIR": app.config["SPOOL_DIR"],
+           "FORMSERVER_STATS_DB": app.config["STATS_DB"],
            "FORMSERVER_MAIL_FROM": app.config["MAIL_FROM"],
            "FORMSERVER_DELIVER_IN_PROCESS": "false"}
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "formserver", "deliver"],
