@@ -1,0 +1,591 @@
+"""The deployment, for real: nginx with deploy/nginx/*.conf in front of gunicorn with
+deploy/gunicorn.conf.py, the built site, and mail out to a local SMTP server.
+
+Everything listens on 127.0.0.1 only, and every process is started by these tests, as the
+current user, with its files in a temporary folder."""
+
+from __future__ import annotations
+
+import configparser
+import gzip
+import http.client
+import io
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from email.message import Message
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, VALID_COMPLAINT, SMTPRecorder, free_port
+
+DEPLOY = ROOT / "deploy"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+MB = 1024 * 1024
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+needs_nginx = pytest.mark.skipif(
+    not os.access(NGINX, os.X_OK),
+    reason=f"nginx is not installed ({NGINX}); scripts/test installs it with apt-get")
+
+
+# --- processes ----------------------------------------------------------------------------------
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        try:
+            return self.log.read_text("utf-8", "replace")[-4000:]
+        except FileNotFoundError:
+            return ""
+
+    def wait_for_port(self, port: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.popen.returncode}:\n"
+                                     f"{self.output()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"{self.name} is not listening on {port} after {timeout} s:\n"
+                             f"{self.output()}")
+
+    def stop(self) -> None:
+        """Terminate, then kill this process's own group after a timeout."""
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+
+
+def start(name: str, args: list[str], log: Path, **kwargs) -> Process:
+    with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
+        popen = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True, **kwargs)
+    return Process(name, popen, log)
+
+
+def nginx_main(tmp: Path, http_body: str) -> str:
+    """A top-level nginx.conf that keeps every file nginx writes inside tmp."""
+    user = "user root root;\n" if os.geteuid() == 0 else ""  # no switch to nobody as root
+    temp = "\n".join(f"    {kind}_temp_path {tmp / kind};"
+                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""\
+{user}daemon off;
+master_process off;
+pid {tmp / "nginx.pid"};
+error_log {tmp / "error.log"} warn;
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+{temp}
+{http_body}
+}}
+"""
+
+
+def start_nginx(tmp: Path, http_body: str, ports: list[int]) -> Process:
+    tmp.mkdir(parents=True, exist_ok=True)
+    conf = tmp / "nginx.conf"
+    conf.write_text(nginx_main(tmp, http_body), "utf-8")
+    check = subprocess.run([NGINX, "-t", "-p", str(tmp), "-e", str(tmp / "error.log"),
+                            "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
+    process = start("nginx", [NGINX, "-p", str(tmp), "-e", str(tmp / "error.log"),
+                              "-c", str(conf)], tmp / "nginx.out")
+    for port in ports:
+        process.wait_for_port(port)
+    return process
+
+
+# --- HTTP ----------------------------------------------------------------------------------------
+
+@dataclass
+class Response:
+    status: int
+    headers: Message
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def cookie(self) -> str:
+        """The session cookie as a Cookie header would send it back."""
+        for value in self.headers.get_all("Set-Cookie") or []:
+            return value.split(";", 1)[0]
+        return ""
+
+
+def fetch(port: int, path: str, method: str = "GET", body=None, headers=None,
+          tls: bool = False, **kwargs) -> Response:
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the test's own self-signed certificate
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=context)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {}, **kwargs)
+        response = conn.getresponse()
+        return Response(response.status, response.msg, response.read())
+    finally:
+        conn.close()
+
+
+def multipart(fields: dict, files: list[tuple[str, str, str, bytes]]) -> tuple[bytes, str]:
+    """(body, content type) of a multipart/form-data request, as a browser sends it."""
+    boundary = f"----estate{uuid.uuid4().hex}"
+    out = io.BytesIO()
+    for name, value in fields.items():
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                  .encode())
+        out.write(str(value).encode() + b"\r\n")
+    for name, filename, content_type, data in files:
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                  f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode())
+        out.write(data + b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+class HiddenInputs(HTMLParser):
+    """The hidden fields a browser sends back with the form (CSRF token and the like)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
+            self.fields[attrs["name"]] = attrs.get("value") or ""
+
+
+def small_jpeg() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def assert_security_headers(response: Response, where: str) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        values = response.headers.get_all(name) or []
+        assert values == [value], f"{where}: {name} is {values}"
+
+
+# --- the stack: SMTP server, gunicorn, nginx ----------------------------------------------------
+
+@dataclass
+class Stack:
+    port: int  # nginx, plain HTTP
+    app_port: int  # gunicorn
+    site: Path
+    mail: SMTPRecorder
+    gunicorn: Process
+    nginx: Process
+    tmp: Path
+
+
+@pytest.fixture(scope="module")
+def mail_server():
+    """The SMTP server the app delivers to (conftest's recorder, for the whole module)."""
+    from aiosmtpd.controller import Controller
+
+    handler = SMTPRecorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def gunicorn_app(tmp_path_factory, built_site, mail_server):
+    """The app under real gunicorn with deploy/gunicorn.conf.py, started as the unit does
+    (but delivering in-process, so this test needs no second service)."""
+    tmp = tmp_path_factory.mktemp("gunicorn")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
+    env.update({
+        "FORMSERVER_SECRET_KEY": "deploy-test-secret",
+        "FORMSERVER_SMTP_HOST": "127.0.0.1",
+        "FORMSERVER_SMTP_PORT": str(mail_server.port),
+        "FORMSERVER_SMTP_TIMEOUT": "5",
+        "FORMSERVER_SPOOL_DIR": str(tmp / "spool"),  # nothing in the project's instance/
+        "FORMSERVER_MAILDIR": str(tmp / "maildir"),
+        "FORMSERVER_STATS_DB": str(tmp / "stats.sqlite"),
+        "FORMSERVER_SERVE_SITE": "false",
+        "FORMSERVER_DELIVER_IN_PROCESS": "true",
+        "FORMSERVER_DELIVERY_INTERVAL": "1",
+        "FORMSERVER_PROXY_FIX": "true",
+        "FORMSERVER_MIN_FILL_SECONDS": "0",  # the test fills the form in at once
+        "FORMSERVER_SITE_DIR": str(built_site),
+        "FORMSERVER_OFFICE_EMAIL": "office@estate.test",
+        "FORMSERVER_MAIL_FROM": "complaints@estate.test",
+        "FORMSERVER_COMMITTEE_EMAIL": "committee@estate.test",
+        "WEB_CONCURRENCY": "2",
+    })
+    process = start("gunicorn", [sys.executable, "-m", "gunicorn", "-c",
+                                 "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                                 "formserver:create_app()"],
+                    tmp / "gunicorn.log", cwd=ROOT, env=env)
+    try:
+        process.wait_for_port(port)
+        yield process, port
+    finally:
+        process.stop()
+
+
+def site_server(tmp: Path, port: int, site: Path) -> str:
+    """The plain-HTTP server block: what deploy/nginx.conf's TLS block has, minus TLS."""
+    return f"""\
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        access_log {tmp / "access.log"} estate_complaints;
+        root {site};
+        set $estate_error_pages {DEPLOY / "errors"};
+        include {DEPLOY / "nginx" / "estate-common.conf"};
+    }}"""
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, built_site, mail_server, gunicorn_app):
+    gunicorn, app_port = gunicorn_app
+    tmp = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    http_body = f"""\
+    include {DEPLOY / "nginx" / "estate-http.conf"};
+    upstream estate_complaints_app {{ server 127.0.0.1:{app_port}; }}
+{site_server(tmp, port, built_site)}"""
+    nginx = start_nginx(tmp, http_body, [port])
+    try:
+        yield Stack(port, app_port, built_site, mail_server.handler, gunicorn, nginx, tmp)
+    finally:
+        nginx.stop()
+
+
+# --- the site, served by nginx -------------------------------------------------------------------
+
+@needs_nginx
+def test_pages_come_from_nginx_with_headers_and_short_caching(stack):
+    for path in ("/", "/process/", "/zh-hans/process/"):
+        response = fetch(stack.port, path)
+        assert response.status == 200, path
+        assert response.headers["Server"] == "nginx"  # gunicorn does not serve the site
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert response.body == (stack.site / path.lstrip("/") / "index.html").read_bytes()
+        cache = response.headers.get_all("Cache-Control")
+        assert cache == ["public, max-age=300, must-revalidate"], (path, cache)
+        assert_security_headers(response, path)
+        assert "Strict-Transport-Security" not in response.headers  # only over TLS
+
+
+@needs_nginx
+def test_folders_without_slash_redirect(stack):
+    response = fetch(stack.port, "/process")
+    assert response.status == 301
+    assert response.headers["Location"] == "/process/"
+
+
+@needs_nginx
+def test_hashed_assets_are_cached_for_ever(stack):
+    css = next((stack.site / "static").glob("style.*.css"))
+    response = fetch(stack.port, f"/static/{css.name}")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/css")
+    assert response.headers.get_all("Cache-Control") == ["public, max-age=31536000, immutable"]
+    assert response.body == css.read_bytes()
+    assert_security_headers(response, css.name)
+
+
+@needs_nginx
+def test_gzip(stack):
+    css = next((stack.site / "static").glob("style.*.css"))
+    for path, source in (("/process/", stack.site / "process" / "index.html"),
+                         (f"/static/{css.name}", css)):
+        response = fetch(stack.port, path, headers={"Accept-Encoding": "gzip"})
+        assert response.status == 200
+        assert response.headers["Content-Encoding"] == "gzip", path
+        assert "Accept-Encoding" in response.headers["Vary"]
+        assert gzip.decompress(response.body) == source.read_bytes()
+        plain = fetch(stack.port, path)
+        assert "Content-Encoding" not in plain.headers
+
+
+@needs_nginx
+@pytest.mark.parametrize("path", ["/.build-manifest.json", "/static/.build-manifest.json",
+                                  "/.git/config", "/zh-hans/.hidden"])
+def test_dotfiles_are_refused(stack, path):
+    response = fetch(stack.port, path)
+    assert response.status in (403, 404)
+    assert b"fingerprint" not in response.body
+    assert_security_headers(response, path)
+
+
+@needs_nginx
+def test_missing_pages_get_the_sites_404_page(stack):
+    response = fetch(stack.port, "/no-such-page/")
+    assert response.status == 404
+    assert response.body == (stack.site / "404.html").read_bytes()
+    assert "找不到這一頁" in response.text
+    assert "Cache-Control" not in response.headers
+    assert_security_headers(response, "404")
+
+    simplified = fetch(stack.port, "/zh-hans/no-such-page/")
+    assert simplified.status == 404
+    assert simplified.body == (stack.site / "zh-hans" / "404.html").read_bytes()
+
+
+@needs_nginx
+def test_access_logs_hold_no_query_strings(stack):
+    marker = "q" + uuid.uuid4().hex[:12]
+    assert fetch(stack.port, f"/process/?phone={marker}").status == 200
+    assert fetch(stack.port, f"/complaint?name={marker}").status == 200
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # both logs are written as each request ends
+        nginx_log = (stack.tmp / "access.log").read_text("utf-8")
+        if "GET /complaint " in nginx_log and "GET /complaint " in stack.gunicorn.output():
+            break
+        time.sleep(0.1)
+    assert '"GET /process/ HTTP/1.1" 200' in nginx_log
+    assert '"GET /complaint HTTP/1.1" 200' in nginx_log
+    assert re.search(r'"GET /complaint HTTP/1\.[01]" 200', stack.gunicorn.output())
+    assert marker not in nginx_log
+    assert marker not in stack.gunicorn.output()
+
+
+# --- the app, through nginx -----------------------------------------------------------------------
+
+@needs_nginx
+def test_a_complaint_through_nginx_reaches_the_office(stack):
+    form = fetch(stack.port, "/complaint")
+    assert form.status == 200
+    assert form.headers["Server"] == "nginx"
+    assert_security_headers(form, "GET /complaint")
+    assert (form.headers.get_all("Cache-Control") or ["no-store"]) == ["no-store"]  # the app's
+    hidden = HiddenInputs(form.text).fields
+    assert hidden.get("csrf_token"), "no CSRF token in the form"
+    cookie = form.cookie()
+    assert cookie, "no session cookie"
+
+    body, content_type = multipart({**VALID_COMPLAINT, **hidden},
+                                   [("evidence", "lift.jpg", "image/jpeg", small_jpeg())])
+    posted = fetch(stack.port, "/complaint", "POST", body,
+                   {"Content-Type": content_type, "Cookie": cookie})
+    assert posted.status == 303, posted.text[:2000]
+    assert_security_headers(posted, "POST /complaint")
+    location = posted.headers["Location"]
+    assert location.endswith("/complaint/sent")
+
+    sent = fetch(stack.port, "/complaint/sent", headers={"Cookie": posted.cookie() or cookie})
+    assert sent.status == 200
+    assert_security_headers(sent, "/complaint/sent")
+    reference = re.search(r'id="reference">([^<]+)<', sent.text).group(1).strip()
+    assert reference
+
+    deadline = time.monotonic() + 15
+    office = None
+    while office is None and time.monotonic() < deadline:
+        office = next((m for m in stack.mail.parsed() if reference in m["Subject"]
+                       and "office@estate.test" in m["To"]), None)
+        if office is None:
+            time.sleep(0.2)
+    assert office is not None, (f"no email with {reference} after 15 s:\n"
+                                f"{stack.gunicorn.output()}")
+    names = [part.get_filename() for part in office.iter_attachments()]
+    assert "evidence-1.jpg" in names, names
+
+
+@needs_nginx
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_an_oversized_upload_gets_nginxs_friendly_413(stack, chunked):
+    form = fetch(stack.port, "/complaint")
+    body, content_type = multipart({**VALID_COMPLAINT, **HiddenInputs(form.text).fields},
+                                   [("evidence", "video.mp4", "video/mp4", bytes(9 * MB))])
+    assert len(body) > 8 * MB
+    headers = {"Content-Type": content_type, "Cookie": form.cookie()}
+    if chunked:  # no Content-Length: nginx finds out while reading
+        pieces = (body[i:i + 64 * 1024] for i in range(0, len(body), 64 * 1024))
+        response = fetch(stack.port, "/complaint", "POST", pieces, headers, encode_chunked=True)
+    else:
+        response = fetch(stack.port, "/complaint", "POST", body, headers)
+    assert response.status == 413
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.body == (DEPLOY / "errors" / "413.html").read_bytes()
+    assert "上載的檔案太大" in response.text
+    assert_security_headers(response, "413")
+
+
+def test_the_413_page_needs_nothing_the_policy_forbids():
+    html = (DEPLOY / "errors" / "413.html").read_text("utf-8")
+    assert 'lang="zh-Hant"' in html
+    assert "<style" not in html and "style=" not in html and "<script" not in html
+    for href in re.findall(r'(?:href|src)="([^"]+)"', html):
+        assert href.startswith("/") and not href.startswith("//"), href
+
+
+# --- the production file, with TLS ----------------------------------------------------------
+
+def render_production(tmp: Path, cert_dir: Path, site: Path, app_port: int,
+                      http_port: int | None = None, https_port: int | None = None) -> str:
+    """deploy/nginx.conf with the example paths replaced by the test's (and, when asked for,
+    loopback ports for 80 and 443)."""
+    text = (DEPLOY / "nginx.conf").read_text("utf-8")
+    replacements = {
+        "/etc/letsencrypt/live/complaints.example.org/": f"{cert_dir}/",
+        "/var/log/nginx/": f"{tmp}/",
+        "/var/www/letsencrypt": str(tmp / "acme"),
+        "/srv/estate-complaints/site": str(site),
+        "/srv/estate-complaints/": f"{ROOT}/",
+        "127.0.0.1:8000": f"127.0.0.1:{app_port}",
+    }
+    if http_port:
+        replacements.update({"listen 80;": f"listen 127.0.0.1:{http_port};",
+                             "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+                             "listen [::]:80;": "", "listen [::]:443 ssl http2;": ""})
+    for old, new in replacements.items():
+        assert old in text, f"deploy/nginx.conf no longer has {old!r}"
+        text = text.replace(old, new)
+    directives = [line.split("#", 1)[0] for line in text.splitlines()]
+    assert not [line for line in directives if "/srv/" in line or "/etc/letsencrypt" in line]
+    return text
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    openssl = shutil.which("openssl")
+    if not openssl:
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    folder = tmp_path_factory.mktemp("cert")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(folder / "privkey.pem"),
+                    "-out", str(folder / "fullchain.pem")],
+                   check=True, capture_output=True, timeout=60)
+    return folder
+
+
+@needs_nginx
+def test_the_production_file_passes_nginx_t(tmp_path, certificate, built_site):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(nginx_main(tmp_path, render_production(tmp_path, certificate, built_site,
+                                                           8000)), "utf-8")
+    check = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"),
+                            "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
+    assert "test is successful" in check.stderr
+
+
+@needs_nginx
+def test_the_production_file_serves_https_and_redirects_http(tmp_path, certificate, built_site,
+                                                               gunicorn_app):
+    _, app_port = gunicorn_app
+    http_port, https_port = free_port(), free_port()
+    nginx = start_nginx(tmp_path, render_production(tmp_path, certificate, built_site, app_port,
+                                                    http_port, https_port),
+                        [http_port, https_port])
+    try:
+        redirect = fetch(http_port, "/process/?x=1", headers={"Host": "estate.test"})
+        assert redirect.status == 301
+        assert redirect.headers["Location"] == "https://estate.test/process/?x=1"
+
+        for path in ("/", "/complaint", "/no-such-page/"):
+            response = fetch(https_port, path, tls=True)
+            assert response.status == (404 if "no-such" in path else 200), path
+            assert_security_headers(response, f"https {path}")
+            assert response.headers.get_all("Strict-Transport-Security") == [
+                "max-age=63072000; includeSubDomains"], path
+    finally:
+        nginx.stop()
+
+
+# --- the systemd units --------------------------------------------------------------------------
+
+def unit(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read(DEPLOY / name, encoding="utf-8")
+    return parser
+
+
+def test_the_units_run_what_is_tested_here():
+    web, deliver = unit("estate-complaints.service"), unit("estate-complaints-deliver.service")
+    assert "gunicorn -c deploy/gunicorn.conf.py" in web["Service"]["ExecStart"]
+    assert "deliver --loop" in deliver["Service"]["ExecStart"]
+    assert deliver["Service"]["Restart"] == "always"
+    for name, service in (("estate-complaints.service", web),
+                          ("estate-complaints-deliver.service", deliver)):
+        settings = service["Service"]
+        environment = (DEPLOY / name).read_text("utf-8")
+        assert "FORMSERVER_SERVE_SITE=false" in environment
+        assert "FORMSERVER_DELIVER_IN_PROCESS=false" in environment
+        assert settings["EnvironmentFile"] == "/etc/estate-complaints.env"
+        assert settings["ProtectSystem"] == "strict"
+        assert settings["ReadWritePaths"] == "/srv/estate-complaints/instance"
+        assert settings["NoNewPrivileges"] == "true" and settings["PrivateTmp"] == "true"
+        assert settings["User"] == "estate-complaints"
+
+
+def test_the_units_pass_systemd_analyze_verify(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        pytest.skip("systemd-analyze is not installed")
+    venv = Path(sys.prefix)
+    for name in ("estate-complaints.service", "estate-complaints-deliver.service"):
+        text = (DEPLOY / name).read_text("utf-8")
+        text = text.replace("/srv/estate-complaints/.venv", str(venv))
+        text = text.replace("/srv/estate-complaints", str(ROOT))
+        text = text.replace("EnvironmentFile=/", "EnvironmentFile=-/")
+        (tmp_path / name).write_text(text, "utf-8")
+    result = subprocess.run([analyze, "verify", *map(str, sorted(tmp_path.glob("*.service")))],
+                            capture_output=True, text=True, timeout=60)
+    if "Failed to" in result.stderr and "bus" in result.stderr.lower():
+        pytest.skip(f"systemd-analyze cannot run here: {result.stderr.strip()[:200]}")
+    assert result.returncode == 0, result.stderr
+    assert "estate-complaints" not in result.stderr, result.stderr
+
+
+def test_the_gunicorn_settings():
+    settings: dict = {}
+    exec(compile((DEPLOY / "gunicorn.conf.py").read_text("utf-8"), "gunicorn.conf.py", "exec"),
+         settings)
+    assert settings["bind"] == "127.0.0.1:8000" or "GUNICORN_BIND" in os.environ
+    assert 1 <= settings["workers"] <= 5 or "WEB_CONCURRENCY" in os.environ
+    assert settings["timeout"] == 30
+    assert settings["forwarded_allow_ips"] == "127.0.0.1"
+    log_format = settings["access_log_format"]
+    assert "%(U)s" in log_format
+    for atom in ("%(r)s", "%(q)s", "%(f)s", "%(h)s"):  # request line, query, referrer, address
+        assert atom not in log_format
