@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 from email.message import Message
@@ -178,18 +179,29 @@ def multipart(fields: dict, files: list[tuple[str, str, str, bytes]]) -> tuple[b
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
-class HiddenInputs(HTMLParser):
-    """The hidden fields a browser sends back with the form (CSRF token and the like)."""
+class Forms(HTMLParser):
+    """The forms of a page: method, action and the hidden fields a browser sends back (the
+    CSRF token and the like)."""
 
     def __init__(self, html: str):
         super().__init__()
-        self.fields: dict[str, str] = {}
+        self.forms: list[dict] = []
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
-            self.fields[attrs["name"]] = attrs.get("value") or ""
+        if tag == "form":
+            self.forms.append({"method": (attrs.get("method") or "get").lower(),
+                               "action": attrs.get("action") or "",
+                               "enctype": attrs.get("enctype") or "", "fields": {}})
+        elif self.forms and tag in ("input", "button") and attrs.get("name"):
+            kind = attrs.get("type") or ("submit" if tag == "button" else "text")
+            if kind in ("hidden", "submit") and attrs["name"] not in self.forms[-1]["fields"]:
+                self.forms[-1]["fields"][attrs["name"]] = attrs.get("value") or ""
+
+    def hidden(self, action: str) -> dict:
+        form = next(f for f in self.forms if f["action"] == action and f["method"] == "post")
+        return form["fields"]
 
 
 def small_jpeg() -> bytes:
@@ -246,6 +258,7 @@ def gunicorn_app(tmp_path_factory, built_site, mail_server):
         "FORMSERVER_SPOOL_DIR": str(tmp / "spool"),  # nothing in the project's instance/
         "FORMSERVER_MAILDIR": str(tmp / "maildir"),
         "FORMSERVER_STATS_DB": str(tmp / "stats.sqlite"),
+        "FORMSERVER_DRAFT_DIR": str(tmp / "drafts"),
         "FORMSERVER_SERVE_SITE": "false",
         "FORMSERVER_DELIVER_IN_PROCESS": "true",
         "FORMSERVER_DELIVERY_INTERVAL": "1",
@@ -389,6 +402,36 @@ def test_access_logs_hold_no_query_strings(stack):
 
 # --- the app, through nginx -----------------------------------------------------------------------
 
+def follow_to_confirmation(port: int, response: Response, cookie: str, steps: int = 6):
+    """What a resident's browser does after posting the form: follow each redirect, and on a
+    page that asks to confirm (a review step) press its button, until the page that shows the
+    reference. Every page on the way carries the security headers."""
+    for _ in range(steps):
+        assert_security_headers(response, f"{response.status} on the way to the confirmation")
+        cookie = response.cookie() or cookie
+        if response.status in (301, 302, 303):
+            target = urllib.parse.urlsplit(response.headers["Location"])
+            assert target.hostname in (None, "127.0.0.1"), target  # same site only
+            path = target.path + (f"?{target.query}" if target.query else "")
+            response = fetch(port, path, headers={"Cookie": cookie})
+            continue
+        assert response.status == 200, response.text[:2000]
+        if 'id="reference"' in response.text:
+            return response
+        forms = [f for f in Forms(response.text).forms
+                 if f["method"] == "post" and f["action"] not in ("", "/complaint")]
+        assert forms, f"no confirmation and nothing to press:\n{response.text[:2000]}"
+        form = forms[-1]
+        if "multipart" in form["enctype"]:
+            body, content_type = multipart(form["fields"], [])
+        else:
+            body = urllib.parse.urlencode(form["fields"]).encode()
+            content_type = "application/x-www-form-urlencoded"
+        response = fetch(port, form["action"], "POST", body,
+                         {"Content-Type": content_type, "Cookie": cookie})
+    raise AssertionError(f"no confirmation page after {steps} steps")
+
+
 @needs_nginx
 def test_a_complaint_through_nginx_reaches_the_office(stack):
     form = fetch(stack.port, "/complaint")
@@ -396,7 +439,7 @@ def test_a_complaint_through_nginx_reaches_the_office(stack):
     assert form.headers["Server"] == "nginx"
     assert_security_headers(form, "GET /complaint")
     assert (form.headers.get_all("Cache-Control") or ["no-store"]) == ["no-store"]  # the app's
-    hidden = HiddenInputs(form.text).fields
+    hidden = Forms(form.text).hidden("/complaint")
     assert hidden.get("csrf_token"), "no CSRF token in the form"
     cookie = form.cookie()
     assert cookie, "no session cookie"
@@ -405,14 +448,7 @@ def test_a_complaint_through_nginx_reaches_the_office(stack):
                                    [("evidence", "lift.jpg", "image/jpeg", small_jpeg())])
     posted = fetch(stack.port, "/complaint", "POST", body,
                    {"Content-Type": content_type, "Cookie": cookie})
-    assert posted.status == 303, posted.text[:2000]
-    assert_security_headers(posted, "POST /complaint")
-    location = posted.headers["Location"]
-    assert location.endswith("/complaint/sent")
-
-    sent = fetch(stack.port, "/complaint/sent", headers={"Cookie": posted.cookie() or cookie})
-    assert sent.status == 200
-    assert_security_headers(sent, "/complaint/sent")
+    sent = follow_to_confirmation(stack.port, posted, cookie)
     reference = re.search(r'id="reference">([^<]+)<', sent.text).group(1).strip()
     assert reference
 
@@ -433,7 +469,7 @@ def test_a_complaint_through_nginx_reaches_the_office(stack):
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_an_oversized_upload_gets_nginxs_friendly_413(stack, chunked):
     form = fetch(stack.port, "/complaint")
-    body, content_type = multipart({**VALID_COMPLAINT, **HiddenInputs(form.text).fields},
+    body, content_type = multipart({**VALID_COMPLAINT, **Forms(form.text).hidden("/complaint")},
                                    [("evidence", "video.mp4", "video/mp4", bytes(9 * MB))])
     assert len(body) > 8 * MB
     headers = {"Content-Type": content_type, "Cookie": form.cookie()}
