@@ -96,3 +96,25 @@ def deidentify(complaint: Complaint, region: str) -> Complaint:
         anonymized=True,
         **texts,
     )
+
+
+def to_record(complaint: Complaint) -> dict:
+    """The complaint as JSON-ready data, files reduced to what describes them."""
+    record = {name: getattr(complaint, name) for name in Complaint.__dataclass_fields__}
+    record["submitted_at"] = complaint.submitted_at.isoformat()
+    record["reply_due"] = complaint.reply_due.isoformat()
+    record["occurred_at"] = complaint.occurred_at.isoformat() if complaint.occurred_at else None
+    record["evidence"] = [{k: v for k, v in vars(item).items() if k != "data"}
+                          for item in complaint.evidence]
+    return record
+
+
+def from_record(record: dict) -> Complaint:
+    """The inverse of to_record, with empty files: enough to show or print the complaint."""
+    values = dict(record)
+    values["submitted_at"] = datetime.fromisoformat(values["submitted_at"])
+    values["reply_due"] = date.fromisoformat(values["reply_due"])
+    if values["occurred_at"]:
+        values["occurred_at"] = datetime.fromisoformat(values["occurred_at"])
+    values["evidence"] = tuple(Evidence(data=b"", **item) for item in values["evidence"])
+    return Complaint(**values)

@@ -40,6 +40,9 @@ DEFAULTS = {
     "SPOOL_DIR": "",  # default: instance/spool
     "MAILDIR": "",  # default: instance/maildir
     "STATS_DB": "",  # anonymous statistics; default: instance/stats.sqlite
+    "DRAFT_DIR": "",  # complaints under review, files and all; default: instance/drafts
+    "DRAFT_MAX_AGE": 3600,  # seconds a draft (and its files) waits for "send"
+    "DRAFT_KEEP_ANSWERS": 86400,  # seconds an expired draft keeps the typed answers to give back
     "SITE_DIR": str(PROJECT_ROOT / "site"),  # the built site, served when SERVE_SITE is on
     "SITE_CONFIG": str(PROJECT_ROOT / "site.toml"),
     "SERVE_SITE": True,  # off behind nginx, which serves site/ itself
@@ -75,6 +78,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config["SPOOL_DIR"] = app.config["SPOOL_DIR"] or str(instance / "spool")
     app.config["MAILDIR"] = app.config["MAILDIR"] or str(instance / "maildir")
     app.config["STATS_DB"] = app.config["STATS_DB"] or str(instance / "stats.sqlite")
+    app.config["DRAFT_DIR"] = app.config["DRAFT_DIR"] or str(instance / "drafts")
     check_config(app.config)
     if not app.config["SECRET_KEY"]:
         if app.config["SMTP_HOST"]:
@@ -93,7 +97,8 @@ def check_config(config) -> None:
         raise ConfigError(f"REGION is {config['REGION']!r}: use HK, MO, TW or CN")
     for key in ("SMTP_PORT", "MAX_FILES", "MAX_FILE_SIZE", "MAX_TOTAL_SIZE", "MAX_CONTENT_LENGTH",
                 "RETRY_GIVE_UP_DAYS", "FAILED_KEEP_DAYS", "ACKNOWLEDGEMENTS_PER_DAY",
-                "MIN_FILL_SECONDS", "FOLLOW_UPS_PER_DAY", "FOLLOW_UPS_TOTAL"):
+                "MIN_FILL_SECONDS", "FOLLOW_UPS_PER_DAY", "FOLLOW_UPS_TOTAL", "DRAFT_MAX_AGE",
+                "DRAFT_KEEP_ANSWERS"):
         try:
             config[key] = int(config[key])
         except (TypeError, ValueError):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import spool, stats
+from . import drafts, spool, stats
 from .mailer import sender_for
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ def deliver_once(config) -> spool.Round:
                                give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY,
                                on_outcome=count)
     spool.purge_failed(spool_dir, config["FAILED_KEEP_DAYS"] * DAY)
+    drafts.purge_drafts(Path(config["DRAFT_DIR"]), config["DRAFT_MAX_AGE"],
+                        config["DRAFT_KEEP_ANSWERS"])
     return result
 
 

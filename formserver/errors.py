@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import traceback
 
-from flask import Flask, render_template, request
+from flask import Flask, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -49,6 +49,8 @@ def init_app(app: Flask) -> None:
             # Keep every answer: a resident may have spent an hour writing.
             form = ComplaintForm(formdata=request.form)
             return form_page(form, 400, notice="csrf-expired")
+        if request.method == "POST" and request.path == "/complaint/send":
+            return redirect("/complaint/review", 303)  # a fresh token; the draft says the rest
         return error_page(400)
 
     @app.errorhandler(HTTPException)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from . import privacy
@@ -37,7 +37,8 @@ class Evidence:
     ext: str
     sha256: str  # of the file as the resident sent it, before any cleaning
     captured_at: str | None = None
-    cleaned: bool = False
+    gps_removed: bool = False
+    deidentified: bool = False  # every kind of metadata removed, file rebuilt
 
     @property
     def family(self) -> str:
@@ -127,20 +128,26 @@ def declared_matches(declared: str, ext: str) -> bool:
 def prepare(data: bytes, ext: str, anonymize: bool) -> Evidence:
     """Record what proves the original (hash, capture time), then strip what must go:
     GPS from every photo; with de-identification all metadata of photos and PDFs."""
-    digest = privacy.sha256_hex(data)
     family = KINDS[ext][0]
     captured = (privacy.photo_capture_time(data) if family == "image"
                 else video_capture_time(data) if family == "video" else None)
-    cleaned = False
+    item = Evidence(data=data, ext=ext, sha256=privacy.sha256_hex(data), captured_at=captured)
     if family == "image":
-        if anonymize:
-            data, ext = privacy.clean_image(data)
-        else:
-            data = privacy.strip_gps(data)
-        cleaned = True
-    elif ext == "pdf" and anonymize:
-        data, cleaned = privacy.clean_pdf(data), True
-    return Evidence(data=data, ext=ext, sha256=digest, captured_at=captured, cleaned=cleaned)
+        item = replace(item, data=privacy.strip_gps(data), gps_removed=True)
+    return deidentify_file(item) if anonymize else item
+
+
+def deidentify_file(item: Evidence) -> Evidence:
+    """Rebuild a photo from its pixels, drop a PDF's metadata; video and audio stay as they are
+    (the server ships nothing that can clean them, and the resident is told so)."""
+    if item.deidentified or item.family not in ("image", "document"):
+        return item
+    if item.family == "image":
+        data, ext = privacy.clean_image(item.data)
+    else:
+        data, ext = privacy.clean_pdf(item.data), item.ext
+    return replace(item, data=data, ext=ext, gps_removed=item.family == "image",
+                   deidentified=True)
 
 
 def read_uploads(uploads, *, max_files: int, max_file_size: int, max_total_size: int,

@@ -104,6 +104,7 @@ class ComplaintForm(FlaskForm):
     # Spam checks without outside services: a field people never see, and when the form was shown.
     homepage = StringField("請不要填寫這一欄")
     form_started = HiddenField()
+    keep_evidence = BooleanField()  # keep the draft's files when changing (a hidden input)
     declaration = BooleanField("本人確認以上內容真實，沒有捏造事實或惡意攻擊他人",
                                [required("請確認投訴內容真實，才可提交")])
 
@@ -137,6 +138,10 @@ class ComplaintForm(FlaskForm):
         if field.data and field.data > datetime.now().replace(second=59):
             raise ValidationError("發生時間不可以在將來")
 
+
+
+class SendForm(FlaskForm):
+    """The review page's send button: only the CSRF token."""
 
 
 FOLLOW_UP_REASONS = {

@@ -6,6 +6,8 @@ import logging
 import secrets
 import sqlite3
 import time
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from flask import (
@@ -23,12 +25,20 @@ from flask import (
 from itsdangerous import BadData, URLSafeSerializer
 from werkzeug.security import safe_join
 
-from . import delivery, spool, stats
-from .complaints import Complaint, deidentify, local_now, new_reference, next_working_day
-from .evidence import EvidenceError, accepted_list, megabytes, read_uploads
-from .forms import FOLLOW_UP_REASONS, LIMITS, ComplaintForm, FollowUpForm
+from . import delivery, drafts, spool, stats
+from .complaints import (
+    Complaint,
+    deidentify,
+    from_record,
+    local_now,
+    new_reference,
+    next_working_day,
+    to_record,
+)
+from .evidence import EvidenceError, accepted_list, deidentify_file, megabytes, read_uploads
+from .forms import FOLLOW_UP_REASONS, LIMITS, ComplaintForm, FollowUpForm, SendForm
 from .layout import page
-from .mailer import build_acknowledgement, build_follow_up, build_message
+from .mailer import attachment_names, build_acknowledgement, build_follow_up, build_message
 from .ratelimit import may_acknowledge
 from .sanitize import one_line
 
@@ -40,13 +50,16 @@ class NotSaved(Exception):
     """The spool could not take the submission: nothing was saved (503)."""
 
 
-def form_page(form: ComplaintForm, status: int = 200, notice: str = ""):
+def form_page(form: ComplaintForm, status: int = 200, notice: str = "", kept_files: int = 0):
     config = current_app.config
     limits = {"count": config["MAX_FILES"], "each": megabytes(config["MAX_FILE_SIZE"]),
               "total": megabytes(config["MAX_TOTAL_SIZE"]), "kinds": accepted_list()}
+    if form.keep_evidence.data and not kept_files:
+        draft = current_draft()
+        kept_files = len(draft.evidence) if draft and not draft.sent_at else 0
     html = render_template("complaint_form.html", form=form, limits=limits, lengths=LIMITS,
-                           notice=notice, page=page("網上投訴表格",
-                                                    "以書面方式向物業管理處或業主委員會投訴。"))
+                           notice=notice, kept_files=kept_files,
+                           page=page("網上投訴表格", "以書面方式向物業管理處或業主委員會投訴。"))
     return html, status
 
 
@@ -66,35 +79,118 @@ def looks_automated(form: ComplaintForm) -> bool:
     return time.time() - float(started) < current_app.config["MIN_FILL_SECONDS"]
 
 
+ANSWERS = ("name", "unit", "phone", "email", "recipient", "category", "subject", "description",
+           "occurred_at", "location", "impact", "expected_resolution", "follow_up_ref",
+           "anonymize", "declaration")
+
+
+def answers_of(form: ComplaintForm) -> dict:
+    answers = {name: form[name].data for name in ANSWERS}
+    if answers["occurred_at"]:
+        answers["occurred_at"] = answers["occurred_at"].isoformat(timespec="minutes")
+    answers["follow_up_ref"] = (answers["follow_up_ref"] or "").upper()
+    return answers
+
+
+def form_from(answers: dict) -> ComplaintForm:
+    data = dict(answers)
+    if data.get("occurred_at"):
+        data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
+    return ComplaintForm(formdata=None, data=data)
+
+
+def drafts_dir() -> Path:
+    return Path(current_app.config["DRAFT_DIR"])
+
+
+def current_draft() -> drafts.Draft | None:
+    return drafts.load_draft(drafts_dir(), session.get("draft"),
+                             current_app.config["DRAFT_MAX_AGE"])
+
+
 @bp.route("/complaint", methods=["GET", "POST"])
 def complaint_form():
-    form = ComplaintForm()
     if request.method == "GET":
-        form.form_started.data = started_token()
-        return form_page(form)
+        return show_form()
+    form = ComplaintForm()
     if looks_automated(form):
         # The same answer a person gets, so a bot learns nothing; nothing is saved or sent.
         log.info("discarded a submission that looked automated")
         session["sent"] = decoy_receipt()
         return redirect(url_for(".complaint_sent"), 303)
     valid = form.validate()
+    draft = current_draft()
+    uploads = [f for f in request.files.getlist("evidence") if f and f.filename]
     evidence = []
     try:
-        evidence = read_uploads(request.files.getlist("evidence"),
-                                max_files=current_app.config["MAX_FILES"],
-                                max_file_size=current_app.config["MAX_FILE_SIZE"],
-                                max_total_size=current_app.config["MAX_TOTAL_SIZE"],
-                                anonymize=bool(form.anonymize.data))
+        if uploads or not (form.keep_evidence.data and draft and not draft.sent_at):
+            evidence = read_uploads(uploads, max_files=current_app.config["MAX_FILES"],
+                                    max_file_size=current_app.config["MAX_FILE_SIZE"],
+                                    max_total_size=current_app.config["MAX_TOTAL_SIZE"],
+                                    anonymize=bool(form.anonymize.data))
+        elif not draft.files_expired:
+            evidence = list(draft.evidence)
     except EvidenceError as error:
         form.evidence.errors = [str(error)]
         valid = False
     if not valid:
         return form_page(form, 422)
-    complaint = complaint_from(form, evidence)
+    reference = draft.reference if draft and not draft.sent_at else None
+    reference = reference or new_reference(local_now(current_app.config["REGION"]))
+    keep_id = draft.id if draft and not draft.sent_at else None
+    session["draft"] = drafts.save_draft(drafts_dir(), answers_of(form), evidence, reference,
+                                         keep_id)
+    return redirect(url_for(".complaint_review"), 303)
+
+
+def show_form():
+    """A new form; with ?change, the draft's answers to change; with ?expired, what is left."""
+    draft = current_draft() if request.args.keys() & {"change", "expired"} else None
+    notice = ""
+    if draft and not draft.sent_at:
+        form = form_from(draft.answers)
+        form.keep_evidence.data = bool(draft.evidence) and not draft.files_expired
+        if draft.files_expired:
+            notice = "draft-expired"
+    else:
+        form = ComplaintForm()
+        if "expired" in request.args:
+            notice = "draft-expired"
+    form.form_started.data = started_token()
+    kept = len(draft.evidence) if draft and form.keep_evidence.data else 0
+    return form_page(form, notice=notice, kept_files=kept)
+
+
+@bp.get("/complaint/review")
+def complaint_review():
+    draft = current_draft()
+    if draft is None:
+        return redirect(url_for(".complaint_form"))
+    if draft.sent_at:
+        return redirect(url_for(".complaint_sent"))
+    if draft.files_expired:
+        return redirect(url_for(".complaint_form", expired=1))
+    complaint = complaint_from(draft)
+    return render_template("complaint_review.html", complaint=complaint,
+                           attachments=attachment_names(complaint), send_form=SendForm(),
+                           page=page("檢查投訴內容", "送出前，先看看管理處會收到甚麼。"))
+
+
+@bp.post("/complaint/send")
+def complaint_send():
+    draft = current_draft()
+    if draft is None:
+        return redirect(url_for(".complaint_form", expired=1), 303)
+    if draft.sent_at:  # a second click on "send": it has gone already
+        return redirect(url_for(".complaint_sent"), 303)
+    if draft.files_expired:
+        return redirect(url_for(".complaint_form", expired=1), 303)
+    complaint = complaint_from(draft)
     try:
-        acknowledged = submit(complaint, resident_email=form.email.data or "")
+        acknowledged = submit(complaint, resident_email=draft.answers.get("email") or "")
     except NotSaved:
         abort(503)
+    drafts.mark_sent(drafts_dir(), draft.id, to_record(complaint))
     session["sent"] = {
         "reference": complaint.reference,
         "category": complaint.category_label,
@@ -114,29 +210,35 @@ def decoy_receipt() -> dict:
             "anonymized": False, "has_media": False, "acknowledged": False}
 
 
-def complaint_from(form: ComplaintForm, evidence) -> Complaint:
+def complaint_from(draft: drafts.Draft) -> Complaint:
+    """The complaint as the office will receive it: de-identified if the resident asked."""
     region = current_app.config["REGION"]
     now = local_now(region)
+    answers = draft.answers
+    occurred_at = answers["occurred_at"]
     complaint = Complaint(
-        reference=new_reference(now),
+        reference=draft.reference,
         submitted_at=now,
         reply_due=next_working_day(now.date(), region),
-        recipient=form.recipient.data,
-        category=form.category.data,
-        name=form.name.data,
-        unit=form.unit.data,
-        phone=form.phone.data or "",
-        email=form.email.data or "",
-        subject=form.subject.data,
-        description=form.description.data,
-        occurred_at=form.occurred_at.data,
-        location=form.location.data,
-        impact=form.impact.data or "",
-        expected_resolution=form.expected_resolution.data,
-        follow_up_ref=(form.follow_up_ref.data or "").strip().upper(),
-        evidence=tuple(evidence),
+        recipient=answers["recipient"],
+        category=answers["category"],
+        name=answers["name"],
+        unit=answers["unit"],
+        phone=answers["phone"] or "",
+        email=answers["email"] or "",
+        subject=answers["subject"],
+        description=answers["description"],
+        occurred_at=datetime.fromisoformat(occurred_at) if occurred_at else None,
+        location=answers["location"],
+        impact=answers["impact"] or "",
+        expected_resolution=answers["expected_resolution"],
+        follow_up_ref=answers["follow_up_ref"] or "",
+        evidence=draft.evidence,
     )
-    return deidentify(complaint, region) if form.anonymize.data else complaint
+    if not answers["anonymize"]:
+        return complaint
+    complaint = deidentify(complaint, region)
+    return replace(complaint, evidence=tuple(deidentify_file(item) for item in draft.evidence))
 
 
 def submit(complaint: Complaint, resident_email: str = "") -> bool:
@@ -176,7 +278,12 @@ def complaint_sent():
     sent = session.get("sent")
     if not sent:
         return redirect(url_for(".complaint_form"))
-    return render_template("complaint_sent.html", sent=sent,
+    record = drafts.sent_copy(drafts_dir(), session.get("draft"))
+    complaint = from_record(record) if record else None
+    if complaint and complaint.reference != sent["reference"]:
+        complaint = None
+    return render_template("complaint_sent.html", sent=sent, complaint=complaint,
+                           attachments=attachment_names(complaint) if complaint else [],
                            page=page("投訴已提交", "您的投訴編號和之後的處理步驟。"))
 
 

@@ -218,6 +218,7 @@ def app(tmp_path, smtp_server, built_site):
         "SPOOL_DIR": str(tmp_path / "spool"),
         "MAILDIR": str(tmp_path / "maildir"),
         "STATS_DB": str(tmp_path / "stats.sqlite"),
+        "DRAFT_DIR": str(tmp_path / "drafts"),
         "SITE_DIR": str(built_site),
         "DELIVER_IN_PROCESS": False,
         "MIN_FILL_SECONDS": 0,  # the spam timer has its own test
@@ -267,10 +268,25 @@ def hidden_fields(client, path="/complaint") -> dict[str, str]:
                            r'value="([^"]+)"', html))
 
 
-def submit(client, files=(), **changes):
+def post_form(client, files=(), **changes):
     """POST the complaint form with a real CSRF token; None in changes drops a field."""
     data = {**VALID_COMPLAINT, **hidden_fields(client), **changes}
     data = {k: v for k, v in data.items() if v is not None}
     if files:
         data["evidence"] = list(files)
     return client.post("/complaint", data=data, content_type="multipart/form-data")
+
+
+def send_reviewed(client):
+    """Press "send" on the review page, as a resident would."""
+    review = client.get("/complaint/review").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', review).group(1)
+    return client.post("/complaint/send", data={"csrf_token": token})
+
+
+def submit(client, files=(), **changes):
+    """Fill in the form, then send it from the review page; returns the last response."""
+    response = post_form(client, files, **changes)
+    if response.status_code == 303 and response.headers["Location"].endswith("/complaint/review"):
+        return send_reviewed(client)
+    return response
