@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from . import privacy
 from .sanitize import one_line
@@ -114,6 +118,39 @@ def video_capture_time(data: bytes) -> str | None:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
+ACTIVE_PDF_KEYS = {"/JavaScript", "/JS", "/Launch", "/EmbeddedFile", "/EmbeddedFiles",
+                   "/RichMedia", "/XFA"}
+ACTIVE_PDF_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE", "/GoToR"}
+
+
+def pdf_is_passive(data: bytes, most_objects: int = 50_000) -> bool:
+    """A PDF that pypdf can read and that carries no script, launch action or embedded file
+    (evidence is read, not run). Anything unreadable counts as not passive: fail closed."""
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            return False
+        pending, seen = [reader.trailer], set()
+        while pending:
+            node = pending.pop()
+            if isinstance(node, IndirectObject):
+                if node.idnum in seen:
+                    continue
+                seen.add(node.idnum)
+                if len(seen) > most_objects:
+                    return False
+                node = node.get_object()
+            if isinstance(node, DictionaryObject):
+                if ACTIVE_PDF_KEYS & set(node.keys()) or node.get("/S") in ACTIVE_PDF_ACTIONS:
+                    return False
+                pending.extend(node.raw_get(key) for key in node if key != "/Parent")
+            elif isinstance(node, ArrayObject):
+                pending.extend(node)
+    except Exception:  # pypdf raises many kinds of error on a malformed file
+        return False
+    return True
+
+
 def declared_matches(declared: str, ext: str) -> bool:
     """A browser may say nothing useful (octet-stream), but it must not say something else."""
     declared = (declared or "").lower()
@@ -173,6 +210,9 @@ def read_uploads(uploads, *, max_files: int, max_file_size: int, max_total_size:
         ext = sniff(data)
         if ext is None or not declared_matches(upload.mimetype, ext):
             raise EvidenceError(f"檔案{label}不是可接受的格式。可以附上的有：{accepted_list()}。")
+        if ext == "pdf" and not pdf_is_passive(data):
+            raise EvidenceError(f"檔案{label}：這份 PDF 無法讀取，或含有程式碼、附件等內容，"
+                                "未能接受。請把它另存或列印成一般的 PDF，或改用相片。")
         try:
             evidence.append(prepare(data, ext, anonymize))
         except privacy.UncleanableFile as error:

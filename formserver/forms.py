@@ -129,6 +129,8 @@ class ComplaintForm(FlaskForm):
             raise ValidationError("請輸入正確的電話號碼，例如 9123 4567 或 +852 9123 4567")
 
     def validate_email(self, field):
+        if "=?" in field.data:  # an encoded word: no real address looks like this
+            raise ValidationError("請輸入正確的電郵地址，例如 chan@example.com")
         try:
             validate_email(field.data, check_deliverability=False)
         except EmailNotValidError:

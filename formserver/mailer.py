@@ -19,9 +19,17 @@ from flask import render_template
 
 from .complaints import Complaint, next_working_day
 from .guidance import reminder
+from .sanitize import one_line
 from .spool import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger(__name__)
+
+
+def header_text(value: str) -> str:
+    """Text typed by a resident, made safe for a header: one line, and no "=?" — Python's
+    email package decodes encoded words in values it is given, which could smuggle in CR/LF
+    and a whole new header (a Bcc) through a subject like '=?utf-8?b?DQpCY2M6...?='."""
+    return one_line(value).replace("=?", "= ?")
 
 
 def message_id(reference: str, mail_from: str, kind: str = "") -> str:
@@ -93,7 +101,7 @@ def build_message(complaint: Complaint, config) -> EmailMessage:
     to, cc = office_addresses(complaint, config)
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = (f"[投訴 {complaint.reference}] {complaint.category_label} | "
-                      f"{complaint.subject}")
+                      f"{header_text(complaint.subject)}")
     msg["From"] = config["MAIL_FROM"]
     staging_note = address(msg, to, cc, config)
     if complaint.email and not complaint.anonymized:

@@ -8,7 +8,12 @@ import unicodedata
 
 import bleach
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+# Control characters, and the invisible ones that reorder or hide text (bidi overrides,
+# zero-width characters) in a way a reader cannot see.
+CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2028\u2029"
+    r"\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 SPACES = re.compile(r"\s+")
 
 

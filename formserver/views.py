@@ -349,10 +349,13 @@ def follow_up_sent():
 def serve_site(app: Flask) -> None:
     """The embedded default serves the built site too, so one command gives site and form."""
     site_dir = Path(app.config["SITE_DIR"])
+    app_paths = {rule.rule for rule in app.url_map.iter_rules()}
 
     @app.get("/", defaults={"path": ""})
     @app.get("/<path:path>")
     def site_page(path: str):
+        if f"/{path}" in app_paths:  # e.g. GET /complaint/send: the app's path, wrong method
+            abort(405)
         if path == "" or path.endswith("/"):
             path += "index.html"
         else:
