@@ -1,6 +1,7 @@
 """A durable queue of outgoing email on disk, the Maildir way.
 
-    tmp/     a message being written (never read by the deliverer)
+    tmp/     a message being written (never read by the deliverer; what a killed writer left
+             there is deleted after a day)
     new/     complete messages waiting to be sent; NAME.eml, and NAME.state after a failure
     failed/  messages set aside with the reason (NAME.eml, NAME.json), purged after some days
 
@@ -122,8 +123,13 @@ def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple
                 attempts = state.get("attempts", 0) + 1
                 queued_at = state.get("queued_at", os.fstat(fd).st_mtime)
                 if attempt_time - queued_at >= give_up_after:
-                    set_aside(path, failed, f"gave up after {attempts} attempts: {error}",
-                              attempts, attempt_time)
+                    try:
+                        set_aside(path, failed, f"gave up after {attempts} attempts: {error}",
+                                  attempts, attempt_time)
+                    except OSError as write_error:  # disk full: stays waiting
+                        log.error("could not set %s aside: %s", name, write_error.strerror)
+                        result.deferred.append(name)
+                        continue
                     result.failed.append(name)
                     if on_outcome:
                         on_outcome(data, "failed")
@@ -132,12 +138,23 @@ def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple
                 delay = delays[min(attempts - 1, len(delays) - 1)]
                 state = {"attempts": attempts, "queued_at": queued_at,
                          "next_try": attempt_time + delay, "last_error": str(error)}
-                write_durably(state_path, json.dumps(state).encode(), tmp)
+                try:
+                    write_durably(state_path, json.dumps(state).encode(), tmp)
+                except OSError as write_error:  # disk full: retried next round, the rest go on
+                    log.error("could not record the retry of %s: %s", name,
+                              write_error.strerror)
                 result.deferred.append(name)
                 log.info("delivery of %s deferred (attempt %d, retry in %ds): %s",
                          name, attempts, delay, error)
             except PermanentFailure as error:
-                set_aside(path, failed, str(error), state.get("attempts", 0) + 1, attempt_time)
+                try:
+                    set_aside(path, failed, str(error), state.get("attempts", 0) + 1,
+                              attempt_time)
+                except OSError as write_error:  # disk full: stays waiting, the rest go on
+                    log.error("could not set %s aside (%s): %s", name, error,
+                              write_error.strerror)
+                    result.deferred.append(name)
+                    continue
                 result.failed.append(name)
                 if on_outcome:
                     on_outcome(data, "failed")
@@ -179,6 +196,22 @@ def purge_failed(spool_dir: Path, keep_seconds: float, now: float | None = None)
         if orphaned and now - orphan.stat().st_mtime >= keep_seconds:
             orphan.unlink()
             purged.append(orphan.stem)
+    return purged
+
+
+def purge_tmp(spool_dir: Path, older_than: float, now: float | None = None) -> list[str]:
+    """Delete what a killed writer left half-written in tmp/ (personal data, never sent);
+    a write in progress is seconds old."""
+    tmp, _, _ = folders(spool_dir)
+    now = now or time.time()
+    purged = []
+    for path in tmp.iterdir():
+        try:
+            if now - path.stat().st_mtime >= older_than:
+                path.unlink()
+                purged.append(path.name)
+        except FileNotFoundError:
+            continue  # renamed into place or removed a moment ago
     return purged
 
 
