@@ -31,7 +31,7 @@ def deliver_once(config) -> spool.Round:
                                give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY,
                                on_outcome=count)
     spool.purge_failed(spool_dir, config["FAILED_KEEP_DAYS"] * DAY)
-    spool.purge_tmp(spool_dir, DAY)  # left half-written by a killed process
+    spool.purge_tmp(spool_dir, 3600)  # left half-written by a killed writer; a write takes seconds
     drafts.purge_drafts(Path(config["DRAFT_DIR"]), config["DRAFT_MAX_AGE"],
                         config["DRAFT_KEEP_ANSWERS"])
     return result

@@ -1,7 +1,7 @@
 """A durable queue of outgoing email on disk, the Maildir way.
 
     tmp/     a message being written (never read by the deliverer; what a killed writer left
-             there is deleted after a day)
+             there is deleted after an hour)
     new/     complete messages waiting to be sent; NAME.eml, and NAME.state after a failure
     failed/  messages set aside with the reason (NAME.eml, NAME.json), purged after some days
 
