@@ -36,7 +36,7 @@ ANSWERS = {
     "recipient": "office",
     "category": "facilities",
     "subject": "第3座升降機經常停用",
-    "description": "本月第3座兩部升降機經常停用，住戶要走樓梯。長者上落不便，已多次向大堂保安反映。",
+    "description": "本月第3座兩部升降機經常停用，住戶要走樓梯。長者上落不便，已多次反映。",
     "occurred_at": "2026-11-20T08:30",
     "location": "第3座大堂",
     "impact": "長者上落不便。",
