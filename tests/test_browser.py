@@ -695,3 +695,35 @@ def test_print_hides_navigation_and_shows_link_addresses(new_page):
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
     assert len(pdf) > 5000
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text of a PDF as a reader sees it (NFKC: Chromium's PDFs use CJK radicals)."""
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "".join(page.extract_text() for page in reader.pages)
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def test_review_and_confirmation_print_as_a_formal_written_complaint(new_page):
+    page = new_page()
+    reach_review(page)
+    reference = page.locator(".written-complaint").inner_text().split("投訴編號")[1].split()[0]
+    page.emulate_media(media="print")
+    paper = pdf_text(page.pdf(format="A4"))
+    for heading in ("書面投訴材料", "投訴人信息", "投訴對象", "投訴事實", "證據材料",
+                    "期望解決方式", "投訴人簽署", "日期"):
+        assert heading in paper, heading
+    assert reference in paper and "evidence-1.jpg" in paper
+    assert VALID_COMPLAINT["name"] in paper
+    for screen_only in ("更改", "送出投訴", "我要投訴", "投訴流程", "跳到主要內容"):
+        assert screen_only not in paper, screen_only
+    page.emulate_media(media="screen")
+    assert send_reviewed(page) == reference
+    page.emulate_media(media="print")
+    paper = pdf_text(page.pdf(format="A4"))
+    assert "書面投訴材料" in paper and reference in paper and "投訴人簽署" in paper
+    assert "接下來會怎樣" not in paper and "我要投訴" not in paper
