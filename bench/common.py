@@ -8,6 +8,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -15,13 +16,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+GNU_TIME = "/usr/bin/time"
 
 
 @dataclass
 class Run:
     wall: float  # seconds, from fork to reaping
     cpu: float  # user + system seconds of the process and every descendant it reaped
-    max_rss: int  # KiB: the largest single process (the kernel's ru_maxrss through wait4)
+    max_rss: int  # KiB: the largest single process of the tree (ru_maxrss, via GNU time)
     tree_pss: int = 0  # KiB: peak of the summed PSS of the whole process tree (sampled)
     tree_rss: int = 0  # KiB: peak of the summed RSS of the whole process tree (sampled)
 
@@ -86,7 +88,15 @@ class TreeSampler(threading.Thread):
 
 def run_measured(argv: list[str], *, cwd: Path | None = None, env: dict | None = None,
                  sample: bool = False, timeout: float = 900) -> Run:
-    """Run a command to completion; raise on a non-zero exit (with its output)."""
+    """Run a command to completion; raise on a non-zero exit (with its output).
+
+    The command runs under GNU time (/usr/bin/time, about 1 ms): a child forked from this
+    process inherits this process's peak RSS in its own ru_maxrss (Linux records the old
+    memory's high-water mark at exec), so wait4 here would report at least the benchmark's
+    own size. GNU time is small, so the maximum it reports is the command's own."""
+    fd, time_file = tempfile.mkstemp(prefix="bench-time-")
+    os.close(fd)
+    argv = [GNU_TIME, "-f", "%M", "-o", time_file, *argv]
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
@@ -114,9 +124,13 @@ def run_measured(argv: list[str], *, cwd: Path | None = None, env: dict | None =
         sampler.stop.set()
         sampler.join()
     if proc.returncode != 0:
+        os.unlink(time_file)
         text = (output[0] if output else b"").decode("utf-8", "replace")[-3000:]
         raise RuntimeError(f"{argv[:3]}... exited with {proc.returncode}:\n{text}")
-    run = Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    with open(time_file) as f:
+        max_rss = int(f.read().split()[-1])
+    os.unlink(time_file)
+    run = Run(wall, usage.ru_utime + usage.ru_stime, max_rss)
     if sampler:
         run.tree_pss, run.tree_rss = sampler.peak_pss, sampler.peak_rss
     return run

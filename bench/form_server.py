@@ -231,8 +231,10 @@ def main() -> int:
             lat = pooled[other]["lat"]["POST /complaint/send"]
             for q in (50, 99):
                 change = percentile(lat, q) / percentile(fast, q) - 1
+                # The target is that a slow or missing mail server does not slow accepting:
+                # faster (negative) counts as met; the fast server's deliveries cost CPU.
                 checks.append([f"send p{q}: {other} vs fast SMTP", f"{100 * change:+.0f} %",
-                               "< 10 %", "met" if abs(change) < 0.10 else "missed"])
+                               "< +10 %", "met" if change < 0.10 else "missed"])
     nofiles = pooled["no files, fast SMTP"]
     p99 = percentile(nofiles["lat"]["POST /complaint/send"], 99)
     checks.append(["send p99, no files, 16 clients", f"{1000 * p99:.1f} ms", "< 50 ms",
@@ -245,6 +247,7 @@ def main() -> int:
         checks.append([f"throughput {kind} / {floor}", f"{share:.2f}", "≥ 0.5",
                        "met" if share >= 0.5 else "missed"])
     table(["check", "measured", "target", ""], checks, "Targets")
+    print("loads vary between rounds on a shared machine: compare the rounds printed above")
     print_machine()
     return 0
 

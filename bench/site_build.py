@@ -11,7 +11,7 @@ gets a fresh output folder, and no output is deleted until the end: deleting tho
 files makes ext4 slow to create new ones for a minute or two (its recently-deleted inode
 check), which would charge one tool for another's clean-up.
 
-Memory: "max RSS" is the kernel's ru_maxrss through wait4, i.e. the largest single process of
+Memory: "max RSS" is ru_maxrss as GNU time reports it: the largest single process of
 the tree (build.py's pool workers included, but not added up). "tree PSS" is the peak of the
 summed proportional set size of the whole tree (main process + pool workers), sampled every
 10 ms in one extra run per tool: PSS splits the pages a forked worker shares with its parent,
@@ -24,7 +24,6 @@ pelican markdown) in the temporary folder; Hugo is Debian's /usr/bin/hugo.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import os
 import shutil
@@ -236,30 +235,33 @@ def phase_breakdown(c: Corpus) -> list[list]:
     convert = time.perf_counter() - t
     b.to_simplified("預熱")  # the converter is made once per process
     t = time.perf_counter()
-    hant = [b.render_page(env, p, site, "hant") for p in pages]
+    for p in pages:
+        b.render_page(env, p, site, "hant")
     render_hant = time.perf_counter() - t
     t = time.perf_counter()
     for p in pages:
         b.render_page(env, p, site, "hans")
     render_hans = time.perf_counter() - t
-    opencc_time = opencc_only = float("inf")
-    for _ in range(3):  # the best of three: these are short
+    convert_html = b.to_simplified
+    b.to_simplified = lambda html: html  # the same rendering without the conversion
+    try:
         t = time.perf_counter()
-        for html in hant:
-            b.to_simplified(html)
-        opencc_time = min(opencc_time, time.perf_counter() - t)
-        t = time.perf_counter()
-        for html in hant:
-            b._converter.convert(html)
-        opencc_only = min(opencc_only, time.perf_counter() - t)
+        unconverted = [b.render_page(env, p, site, "hans") for p in pages]
+        layout_only = time.perf_counter() - t
+    finally:
+        b.to_simplified = convert_html
+    t = time.perf_counter()
+    for html in unconverted:
+        b.to_simplified(html)
+    opencc_time = time.perf_counter() - t
     total = gather + convert + render_hant + render_hans
     rows = [
         ["gather (read, hash, front matter)", gather],
         ["Markdown -> HTML (once per page)", convert],
         ["layout, Traditional edition", render_hant],
         ["layout + OpenCC, Simplified edition", render_hans],
-        ["  of which OpenCC (split + convert)", opencc_time],
-        ["  of which OpenCC's convert() alone", opencc_only],
+        ["  of which the layout (rendered without OpenCC)", layout_only],
+        ["  of which OpenCC (to_simplified on those pages)", opencc_time],
     ]
     return [[name, f"{secs:.3f}", f"{100 * secs / total:.0f} %"] for name, secs in rows]
 
@@ -348,8 +350,6 @@ def main() -> int:
                                     f"Incremental, N = {n:,}"))
                 report.append(table(["phase (one process, no pool)", "s", "share"],
                                     phase_breakdown(c), f"Where the time goes, N = {n:,}"))
-            with contextlib.suppress(OSError):
-                shutil.rmtree(c.root / "out")
         clean, unchanged = real_content(work, 5)
         pages = sum(1 for _ in (ROOT / "content").rglob("*.md"))
         report.append(table(
