@@ -27,9 +27,10 @@ def deliver_once(config) -> spool.Round:
         except (sqlite3.Error, OSError, ValueError) as error:  # statistics never stop delivery
             log.warning("could not record statistics: %s", type(error).__name__)
 
-    result = spool.deliver_due(spool_dir, sender_for(config), delays=config["RETRY_DELAYS"],
-                               give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY,
-                               on_outcome=count)
+    with sender_for(config) as send:
+        result = spool.deliver_due(spool_dir, send, delays=config["RETRY_DELAYS"],
+                                   give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY,
+                                   on_outcome=count)
     spool.purge_failed(spool_dir, config["FAILED_KEEP_DAYS"] * DAY)
     spool.purge_tmp(spool_dir, 3600)  # left half-written by a killed writer; a write takes seconds
     drafts.purge_drafts(Path(config["DRAFT_DIR"]), config["DRAFT_MAX_AGE"],

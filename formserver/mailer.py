@@ -7,7 +7,8 @@ import logging
 import mailbox
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
@@ -185,41 +186,76 @@ def envelope(data: bytes) -> tuple[str, list[str]]:
     return str(headers["From"].addresses[0].addr_spec), recipients
 
 
-def smtp_sender(config) -> Callable[[bytes], None]:
-    """Send one spooled message over SMTP, turning errors into temporary or permanent ones."""
+class SMTPSender:
+    """Sends spooled messages over one SMTP connection for a whole delivery round, turning
+    errors into temporary or permanent ones. Any error drops the connection; the next message
+    opens a fresh one."""
 
-    def send(data: bytes) -> None:
-        sender, recipients = envelope(data)
+    def __init__(self, config):
+        self.config = config
+        self.smtp: smtplib.SMTP | None = None
+
+    def connect(self) -> smtplib.SMTP:
+        config = self.config
         host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
         timeout = float(config["SMTP_TIMEOUT"])
+        if config["SMTP_SECURITY"] == "ssl":
+            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout,
+                                    context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=timeout)
         try:
-            if config["SMTP_SECURITY"] == "ssl":
-                smtp = smtplib.SMTP_SSL(host, port, timeout=timeout,
-                                        context=ssl.create_default_context())
-            else:
-                smtp = smtplib.SMTP(host, port, timeout=timeout)
-            with smtp:
-                if config["SMTP_SECURITY"] == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-                if config["SMTP_USERNAME"]:
-                    smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
-                refused = smtp.sendmail(sender, recipients, data)
+            if config["SMTP_SECURITY"] == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if config["SMTP_USERNAME"]:
+                smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with suppress(smtplib.SMTPException, OSError):
+                self.smtp.quit()
+            self.smtp.close()
+            self.smtp = None
+
+    def __call__(self, data: bytes) -> None:
+        sender, recipients = envelope(data)
+        reused = self.smtp is not None
+        try:
+            try:
+                refused = self.send_on_open_connection(sender, recipients, data)
+            except smtplib.SMTPServerDisconnected:
+                if not reused:
+                    raise
+                # The server may close a connection it found idle: one retry on a fresh one.
+                self.close()
+                refused = self.send_on_open_connection(sender, recipients, data)
         except smtplib.SMTPAuthenticationError as error:
+            self.close()
             # A wrong password is the server's configuration, not the message: keep retrying.
             raise TemporaryFailure(f"authentication failed ({error.smtp_code})") from None
         except smtplib.SMTPRecipientsRefused as error:
+            self.close()
             codes = [code for code, _ in error.recipients.values()]
             raise classify(min(codes), "all recipients refused") from None
         except smtplib.SMTPResponseException as error:
+            self.close()
             raise classify(error.smtp_code, error.smtp_error) from None
         except (smtplib.SMTPException, OSError) as error:  # refused, reset, timed out
+            self.close()
             detail = f": {error}" if str(error) else ""
             raise TemporaryFailure(type(error).__name__ + detail) from None
         if refused:  # others accepted it, so it is delivered; the refusals need a person
             codes = sorted({code for code, _ in refused.values()})
             log.warning("%d recipient(s) refused a message (%s)", len(refused), codes)
 
-    return send
+    def send_on_open_connection(self, sender: str, recipients: list[str], data: bytes) -> dict:
+        if self.smtp is None:
+            self.smtp = self.connect()
+        return self.smtp.sendmail(sender, recipients, data)
 
 
 def classify(code: int, text) -> Exception:
@@ -241,8 +277,15 @@ def maildir_sender(path: Path) -> Callable[[bytes], None]:
     return send
 
 
-def sender_for(config) -> Callable[[bytes], None]:
-    if config["SMTP_HOST"]:
-        return smtp_sender(config)
-    return maildir_sender(Path(config["MAILDIR"]))
+@contextmanager
+def sender_for(config) -> Iterator[Callable[[bytes], None]]:
+    """What sends spooled messages during one delivery round: SMTP, or the Maildir."""
+    if not config["SMTP_HOST"]:
+        yield maildir_sender(Path(config["MAILDIR"]))
+        return
+    sender = SMTPSender(config)
+    try:
+        yield sender
+    finally:
+        sender.close()
 

@@ -23,8 +23,9 @@ def plain_text(value: str | None) -> str:
         return ""
     value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
     value = CONTROL.sub("", value)
-    # bleach escapes what it keeps (& becomes &amp;); unescape, because templates escape on output.
-    value = html.unescape(bleach.clean(value, tags=set(), strip=True, strip_comments=True))
+    if "<" in value:  # without a "<" there is no markup to strip, and html5lib is slow
+        # bleach escapes what it keeps (& becomes &amp;); unescape: templates escape on output.
+        value = html.unescape(bleach.clean(value, tags=set(), strip=True, strip_comments=True))
     return "\n".join(line.rstrip() for line in value.strip().split("\n"))
 
 

@@ -22,6 +22,8 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.generator import BytesGenerator
+from email.message import EmailMessage
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -57,17 +59,19 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_durably(path: Path, data: bytes, tmp_dir: Path) -> None:
+def write_durably(path: Path, data: bytes | EmailMessage, tmp_dir: Path) -> None:
+    """Write to tmp/, fsync, rename into place, fsync the folder. A message is written out
+    as it is generated, so a large one is never held twice in memory."""
     tmp = tmp_dir / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+        with open(fd, "wb") as f:
+            if isinstance(data, EmailMessage):
+                BytesGenerator(f, mangle_from_=False, policy=data.policy).flatten(data)
+            else:
+                f.write(data)
+            f.flush()
             os.fsync(fd)
-        finally:
-            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -75,7 +79,7 @@ def write_durably(path: Path, data: bytes, tmp_dir: Path) -> None:
     fsync_dir(path.parent)
 
 
-def spool_message(spool_dir: Path, name: str, data: bytes) -> Path:
+def spool_message(spool_dir: Path, name: str, data: bytes | EmailMessage) -> Path:
     """Put a complete message on disk for delivery; raises OSError when it cannot (disk full)."""
     tmp, new, _ = folders(spool_dir)
     path = new / f"{name}.eml"

@@ -34,12 +34,17 @@ CREATE TABLE IF NOT EXISTS follow_ups (key TEXT NOT NULL, day TEXT NOT NULL);
 """
 
 
+_ready: set[Path] = set()  # databases this process has already given the schema
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=10, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.executescript(SCHEMA)
-    return db
+    if path not in _ready:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(path, timeout=10, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")  # kept in the file: set once
+            db.executescript(SCHEMA)
+        _ready.add(path)
+    return sqlite3.connect(path, timeout=10, isolation_level=None)
 
 
 def reference_key(reference: str, secret: str) -> str:

@@ -248,7 +248,7 @@ def submit(complaint: Complaint, resident_email: str = "") -> bool:
     spool_dir = Path(config["SPOOL_DIR"])
     message = build_message(complaint, config)
     try:
-        spool.spool_message(spool_dir, complaint.reference, message.as_bytes())
+        spool.spool_message(spool_dir, complaint.reference, message)
     except OSError as error:
         log.error("could not spool %s: %s", complaint.reference, error.strerror)
         raise NotSaved from None
@@ -264,7 +264,7 @@ def submit(complaint: Complaint, resident_email: str = "") -> bool:
     if resident_email and config["SEND_ACKNOWLEDGEMENT"] and may_acknowledge(resident_email):
         receipt = build_acknowledgement(complaint, resident_email, config)
         try:
-            spool.spool_message(spool_dir, f"{complaint.reference}.ack", receipt.as_bytes())
+            spool.spool_message(spool_dir, f"{complaint.reference}.ack", receipt)
             acknowledged = True
         except OSError as error:  # the complaint itself is safe; only the receipt is lost
             log.error("could not spool the receipt for %s: %s", complaint.reference,
@@ -326,7 +326,7 @@ def follow_up():
     name = f"{reference}.follow-up-{number}-{secrets.token_hex(3)}"
     message = build_follow_up(reference, number, reason, form.details.data, now, name, config)
     try:
-        spool.spool_message(Path(config["SPOOL_DIR"]), name, message.as_bytes())
+        spool.spool_message(Path(config["SPOOL_DIR"]), name, message)
     except OSError as error:
         log.error("could not spool a follow-up of %s: %s", reference, error.strerror)
         abort(503)

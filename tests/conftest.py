@@ -155,6 +155,7 @@ class SMTPRecorder:
     delay: float = 0.0
     received: threading.Event = field(default_factory=threading.Event)
     data_started: threading.Event = field(default_factory=threading.Event)
+    peers: list = field(default_factory=list)  # the client's (address, port) per message
 
     async def handle_DATA(self, server, session, envelope):
         import asyncio
@@ -165,6 +166,7 @@ class SMTPRecorder:
         if self.reply:
             return self.reply
         self.messages.append(envelope)
+        self.peers.append(session.peer)
         self.received.set()
         return "250 2.0.0 OK"
 

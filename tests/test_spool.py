@@ -178,6 +178,13 @@ def test_a_deliverer_killed_mid_delivery_loses_nothing(app, client, smtp_server)
     assert set(message_ids(smtp_server)) == {f"<{name}@estate.test>"}
 
 
+def test_one_delivery_round_sends_everything_over_one_connection(app, client, smtp_server):
+    for _ in range(6):
+        submit(client, email="")
+    assert len(delivery.deliver_once(app.config).sent) == 6
+    assert len(smtp_server.handler.peers) == 6 and len(set(smtp_server.handler.peers)) == 1
+
+
 def test_the_deliver_command_sends_what_is_waiting(app, client, smtp_server, runner):
     submit(client, email="")
     assert "sent 1" in runner.invoke(args=["deliver"]).output
