@@ -19,18 +19,26 @@ DAY = 86400
 
 def deliver_once(config) -> spool.Round:
     spool_dir = Path(config["SPOOL_DIR"])
-    stats_db = Path(config["STATS_DB"])
+
+    rows = []
 
     def count(message: bytes, outcome: str) -> None:
         try:
-            stats.record_outcome(stats_db, message, outcome, time.time())
-        except (sqlite3.Error, OSError, ValueError) as error:  # statistics never stop delivery
-            log.warning("could not record statistics: %s", type(error).__name__)
+            row = stats.outcome_row(message, outcome, time.time())
+        except (ValueError, TypeError) as error:  # statistics never stop delivery
+            log.warning("could not count a message: %s", type(error).__name__)
+            return
+        if row:
+            rows.append(row)
 
     with sender_for(config) as send:
         result = spool.deliver_due(spool_dir, send, delays=config["RETRY_DELAYS"],
                                    give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY,
                                    on_outcome=count)
+    try:
+        stats.record_outcomes(Path(config["STATS_DB"]), rows)
+    except (sqlite3.Error, OSError) as error:
+        log.warning("could not record statistics: %s", type(error).__name__)
     spool.purge_failed(spool_dir, config["FAILED_KEEP_DAYS"] * DAY)
     spool.purge_tmp(spool_dir, 3600)  # left half-written by a killed writer; a write takes seconds
     drafts.purge_drafts(Path(config["DRAFT_DIR"]), config["DRAFT_MAX_AGE"],

@@ -178,7 +178,8 @@ def build_follow_up(reference: str, number: int, reason: str, details: str, now:
 
 
 def envelope(data: bytes) -> tuple[str, list[str]]:
-    headers = BytesParser(policy=policy.SMTP).parsebytes(data, headersonly=True)
+    head = data.split(b"\r\n\r\n", 1)[0]  # parsing the whole body would cost more than sending
+    headers = BytesParser(policy=policy.SMTP).parsebytes(head, headersonly=True)
     recipients = []
     for name in ("To", "Cc"):
         for address in headers.get_all(name, []):

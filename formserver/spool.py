@@ -166,13 +166,16 @@ def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple
             else:
                 path.unlink()
                 state_path.unlink(missing_ok=True)
-                fsync_dir(new)
                 result.sent.append(name)
                 log.info("delivered %s", name)
                 if on_outcome:
                     on_outcome(data, "delivered")
         finally:
             os.close(fd)
+    if result.sent:
+        # Once a round, not per message: a deletion lost in a crash only means that message
+        # is sent again, with the same Message-ID.
+        fsync_dir(new)
     return result
 
 

@@ -44,27 +44,37 @@ def connect(path: Path) -> sqlite3.Connection:
             db.execute("PRAGMA journal_mode=WAL")  # kept in the file: set once
             db.executescript(SCHEMA)
         _ready.add(path)
-    return sqlite3.connect(path, timeout=10, isolation_level=None)
+    db = sqlite3.connect(path, timeout=10, isolation_level=None)
+    db.execute("PRAGMA synchronous=NORMAL")  # with WAL: safe against crashes, not power loss
+    return db
 
 
 def reference_key(reference: str, secret: str) -> str:
     return hmac.new(secret.encode(), reference.encode(), hashlib.sha256).hexdigest()
 
 
-def record_outcome(db_path: Path, message: bytes, outcome: str, now: float) -> None:
-    """Called by the deliverer for each office message it delivered or set aside."""
-    headers = BytesParser(policy=policy.SMTP).parsebytes(message, headersonly=True)
+def outcome_row(message: bytes, outcome: str, now: float) -> tuple | None:
+    """The anonymous row for an office message delivered or set aside; None for a receipt."""
+    head = message.split(b"\r\n\r\n", 1)[0]  # the headers are all it needs
+    headers = BytesParser(policy=policy.SMTP).parsebytes(head, headersonly=True)
     category = headers.get("X-Complaint-Category")
-    if not category:  # a receipt to a resident, not a complaint
-        return
+    if not category:
+        return None
     submitted = parsedate_to_datetime(str(headers["Date"]))
-    with closing(connect(db_path)) as db:
-        db.execute("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
-            submitted.date().isoformat(), str(headers.get("X-Complaint-Kind", "complaint")),
+    return (submitted.date().isoformat(), str(headers.get("X-Complaint-Kind", "complaint")),
             str(category), str(headers.get("X-Complaint-Recipient", "")),
             int(headers.get("X-Complaint-Anonymized") == "yes"),
             int(str(headers.get("X-Complaint-Files", "0"))), outcome,
-            max(0, round(now - submitted.timestamp()))))
+            max(0, round(now - submitted.timestamp())))
+
+
+def record_outcomes(db_path: Path, rows: list[tuple]) -> None:
+    """A delivery round's outcomes, in one transaction."""
+    if rows:
+        with closing(connect(db_path)) as db:
+            db.execute("BEGIN")
+            db.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
 
 
 def remember_reference(db_path: Path, reference: str, secret: str, day: str) -> None:
