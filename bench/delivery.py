@@ -5,10 +5,10 @@
 Each round spools 1,000 real complaint emails (formserver.mailer.build_message, through
 formserver.spool.spool_message: fsynced, on disk) and times, each in a fresh child process:
 
-    deliverer   formserver.delivery.deliver_once: what `flask --app formserver deliver` runs,
-                one SMTP connection per message, the file removed and new/ fsynced after each
-    reuse       spool.deliver_due as above, but its send() keeps one SMTP connection open
-                (a proposal, not in formserver)
+    deliverer   formserver.delivery.deliver_once: what `flask --app formserver deliver` runs
+                (one SMTP connection a round, statistics written once a round)
+    reuse       spool.deliver_due with this script's own one-connection send() and no
+                statistics: the spool's own cost, for comparison
     floor       a plain smtplib loop over one connection sending the same 1,000 messages,
                 already in memory (no spool, no files)
 

@@ -21,7 +21,7 @@ from flask import render_template
 from .complaints import Complaint, next_working_day
 from .guidance import reminder
 from .sanitize import one_line
-from .spool import PermanentFailure, TemporaryFailure
+from .spool import PermanentFailure, ServerUnavailable, TemporaryFailure
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +255,11 @@ class SMTPSender:
 
     def send_on_open_connection(self, sender: str, recipients: list[str], data: bytes) -> dict:
         if self.smtp is None:
-            self.smtp = self.connect()
+            try:
+                self.smtp = self.connect()
+            except (smtplib.SMTPException, OSError) as error:  # refused, banner, TLS, login
+                detail = f": {error}" if str(error) else ""
+                raise ServerUnavailable(type(error).__name__ + detail) from None
         return self.smtp.sendmail(sender, recipients, data)
 
 

@@ -33,6 +33,11 @@ class TemporaryFailure(Exception):
     """Try again later (connection refused, timeout, 4xx)."""
 
 
+class ServerUnavailable(TemporaryFailure):
+    """The mail server cannot be reached at all: every other message would fail the same way,
+    so the round ends here (as an MTA defers a whole queue for a host that is down)."""
+
+
 class PermanentFailure(Exception):
     """Set aside: the server refused the message for good (5xx)."""
 
@@ -150,6 +155,8 @@ def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple
                 result.deferred.append(name)
                 log.info("delivery of %s deferred (attempt %d, retry in %ds): %s",
                          name, attempts, delay, error)
+                if isinstance(error, ServerUnavailable):
+                    break
             except PermanentFailure as error:
                 try:
                     set_aside(path, failed, str(error), state.get("attempts", 0) + 1,

@@ -62,6 +62,19 @@ def test_nothing_is_lost_while_the_mail_server_is_down(app, client, smtp_server)
     assert waiting(app) == [] and len(smtp_server.handler.messages) == 1
 
 
+def test_a_server_that_cannot_be_reached_ends_the_round_after_one_try(app, client,
+                                                                      smtp_server):
+    smtp_server.stop()
+    for _ in range(3):
+        submit(client, email="")
+    result = delivery.deliver_once(app.config)
+    assert len(result.deferred) == 1 and not result.sent
+    assert len(list((spool_dir(app) / "new").glob("*.state"))) == 1  # the others untouched
+    smtp_server.start()
+    make_due(app)
+    assert len(delivery.deliver_once(app.config).sent) == 3
+
+
 def test_retries_wait_longer_each_time(app, client, smtp_server):
     smtp_server.handler.reply = "451 4.3.0 please try later"
     app.config["RETRY_DELAYS"] = (10, 100, 1000)
