@@ -39,7 +39,7 @@ from markdown.treeprocessors import Treeprocessor
 
 ROOT = Path(__file__).resolve().parent
 MANIFEST = ".build-manifest.json"
-BUILD_VERSION = "1"  # bump when a change here alters the output of unchanged pages
+BUILD_VERSION = "2"  # bump when a change here alters the output of unchanged pages
 SIMPLIFIED_PREFIX = "/zh-hans"
 EDITIONS = {  # edition key -> (html lang, url prefix)
     "hant": ("zh-Hant", ""),
@@ -251,10 +251,11 @@ def relative_url(from_url: str, to_url: str) -> str:
 class LinkRewriter(Treeprocessor):
     """Rewrite links to sibling .md files into clean URLs and note every link for checking."""
 
-    def __init__(self, md, page_source: str, page_url: str):
+    def __init__(self, md, page_source: str, page_url: str, base_url: str):
         super().__init__(md)
         self.page_source = page_source
         self.page_url = page_url
+        self.base_url = base_url.rstrip("/")
         self.found: list[str] = []
 
     def run(self, root):
@@ -271,6 +272,9 @@ class LinkRewriter(Treeprocessor):
                 to = url_for(source) + hash_ + anchor
                 absolute = self.page_url == "/404.html"  # served at any depth
                 element.set(attr, to if absolute else relative_url(self.page_url, to))
+                element.set("data-print", self.base_url + to)  # the address printed on paper
+            elif path.startswith("/") and element.tag == "a":
+                element.set("data-print", self.base_url + target)
 
 
 def make_content_env(config: dict) -> Environment:
@@ -334,7 +338,7 @@ def read_page(info: PageInfo, content_dir: Path, config: dict,
                              "{{ site.office.phone }} with keys from site.toml") from None
     md = md or make_markdown()
     md.reset()
-    rewriter = LinkRewriter(md, info.source, info.url)
+    rewriter = LinkRewriter(md, info.source, info.url, config.get("base_url", ""))
     md.treeprocessors.register(rewriter, "link_rewriter", 1)
     md.treeprocessors["inline"].inlinePatterns = inline_patterns(md, body)
     try:

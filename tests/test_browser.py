@@ -662,7 +662,7 @@ PRINTED = """() => {
   return {
     nav: [...document.querySelectorAll('.site-nav')].filter(shown).length,
     footer: [...document.querySelectorAll('.site-footer')].filter(shown).length,
-    links: links.map(a => ({href: a.getAttribute('href'), text: a.textContent,
+    links: links.map(a => ({href: a.dataset.print || a.getAttribute('href'), text: a.textContent,
                             after: getComputedStyle(a, '::after').content})),
     text: document.querySelector('main').innerText,
   };
