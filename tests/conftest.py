@@ -135,6 +135,7 @@ def build_fixture(site_build, fixture_site):
 import re  # noqa: E402
 import socket  # noqa: E402
 import threading  # noqa: E402
+import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from email import policy  # noqa: E402
 from email.parser import BytesParser  # noqa: E402
@@ -203,12 +204,11 @@ def smtp_server():
     server.stop()
 
 
-@pytest.fixture
-def app(tmp_path, smtp_server, built_site):
-    """The form server, delivering to the test's SMTP server; delivery is run by the tests."""
+def make_app(tmp_path, smtp_server, built_site, **overrides):
+    """The form server with every path in tmp_path, delivering to the test's SMTP server."""
     from formserver import create_app
 
-    app = create_app({
+    return create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SMTP_HOST": smtp_server.host,
@@ -224,8 +224,28 @@ def app(tmp_path, smtp_server, built_site):
         "SITE_DIR": str(built_site),
         "DELIVER_IN_PROCESS": False,
         "MIN_FILL_SECONDS": 0,  # the spam timer has its own test
+        **overrides,
     })
-    return app
+
+
+@pytest.fixture
+def app(tmp_path, smtp_server, built_site):
+    """The form server, delivering to the test's SMTP server; delivery is run by the tests."""
+    return make_app(tmp_path, smtp_server, built_site)
+
+
+def wait_for_port(port: int, process, name: str, output, timeout: float = 30) -> None:
+    """Wait until a server process listens on 127.0.0.1:port; fail with its output if it died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited with {process.returncode}:\n{output()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{name} is not listening on {port} after {timeout} s:\n{output()}")
 
 
 @pytest.fixture

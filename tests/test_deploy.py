@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, VALID_COMPLAINT, SMTPRecorder, free_port
+from conftest import ROOT, VALID_COMPLAINT, SMTPRecorder, free_port, wait_for_port
 
 DEPLOY = ROOT / "deploy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -62,18 +61,7 @@ class Process:
             return ""
 
     def wait_for_port(self, port: int, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.popen.returncode}:\n"
-                                     f"{self.output()}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"{self.name} is not listening on {port} after {timeout} s:\n"
-                             f"{self.output()}")
+        wait_for_port(port, self.popen, self.name, self.output, timeout)
 
     def stop(self) -> None:
         """Terminate, then kill this process's own group after a timeout."""

@@ -37,42 +37,21 @@ from conftest import (
     VALID_COMPLAINT,
     SMTPRecorder,
     free_port,
+    make_app,
     post_form,
     send_reviewed,
     submit,
+    wait_for_port,
 )
 from werkzeug.datastructures import FileStorage
 
-from formserver import create_app, delivery, spool
+from formserver import delivery, spool
 
 REFERENCE = re.compile(r"\b(\d{8}-[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3})\b")
 NOT_SAVED = "沒有保存任何資料"
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-def make_app(tmp_path: Path, smtp_server, built_site: Path, **overrides):
-    """The form server as conftest's `app` fixture makes it, with some settings changed."""
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SMTP_HOST": smtp_server.host,
-        "SMTP_PORT": smtp_server.port,
-        "SMTP_TIMEOUT": 5,
-        "MAIL_FROM": "complaints@estate.test",
-        "OFFICE_EMAIL": "office@estate.test",
-        "COMMITTEE_EMAIL": "committee@estate.test",
-        "SPOOL_DIR": str(tmp_path / "spool"),
-        "MAILDIR": str(tmp_path / "maildir"),
-        "STATS_DB": str(tmp_path / "stats.sqlite"),
-        "DRAFT_DIR": str(tmp_path / "drafts"),
-        "SITE_DIR": str(built_site),
-        "DELIVER_IN_PROCESS": False,
-        "MIN_FILL_SECONDS": 0,
-    }
-    config.update(overrides)
-    return create_app(config)
-
 
 def spool_dir(app) -> Path:
     return Path(app.config["SPOOL_DIR"])
@@ -579,19 +558,7 @@ class Service:
             self.wait_for_port()
 
     def wait_for_port(self, timeout: float = 30) -> None:
-        import socket
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.popen.returncode}:\n"
-                                     f"{self.output()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"{self.name} not listening after {timeout} s:\n{self.output()}")
+        wait_for_port(self.port, self.popen, self.name, self.output, timeout)
 
     def kill(self) -> None:
         """kill -9, the whole process group."""
