@@ -20,7 +20,8 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.generator import BytesGenerator
 from email.message import EmailMessage
@@ -107,83 +108,89 @@ def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple
     tmp, new, failed = folders(spool_dir)
     result = Round()
     for path in sorted(new.glob("*.eml")):
-        name = path.stem
-        state_path = path.with_suffix(".state")
-        if read_state(state_path).get("next_try", 0) > (now or time.time()):
+        if read_state(path.with_suffix(".state")).get("next_try", 0) > (now or time.time()):
             continue
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            continue  # another deliverer sent it a moment ago
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # another deliverer holds it
-            if os.fstat(fd).st_nlink == 0:
-                continue  # sent and removed while we waited
-            with os.fdopen(os.dup(fd), "rb") as f:
-                data = f.read()
-            state = read_state(state_path)
-            attempt_time = now or time.time()
-            try:
-                send(data)
-            except TemporaryFailure as error:
-                attempts = state.get("attempts", 0) + 1
-                queued_at = state.get("queued_at", os.fstat(fd).st_mtime)
-                if attempt_time - queued_at >= give_up_after:
-                    try:
-                        set_aside(path, failed, f"gave up after {attempts} attempts: {error}",
-                                  attempts, attempt_time)
-                    except OSError as write_error:  # disk full: stays waiting
-                        log.error("could not set %s aside: %s", name, write_error.strerror)
-                        result.deferred.append(name)
-                        continue
-                    result.failed.append(name)
-                    if on_outcome:
-                        on_outcome(data, "failed")
-                    log.warning("delivery of %s failed for good: %s", name, error)
-                    continue
-                delay = delays[min(attempts - 1, len(delays) - 1)]
-                state = {"attempts": attempts, "queued_at": queued_at,
-                         "next_try": attempt_time + delay, "last_error": str(error)}
-                try:
-                    write_durably(state_path, json.dumps(state).encode(), tmp)
-                except OSError as write_error:  # disk full: retried next round, the rest go on
-                    log.error("could not record the retry of %s: %s", name,
-                              write_error.strerror)
-                result.deferred.append(name)
-                log.info("delivery of %s deferred (attempt %d, retry in %ds): %s",
-                         name, attempts, delay, error)
-                if isinstance(error, ServerUnavailable):
-                    break
-            except PermanentFailure as error:
-                try:
-                    set_aside(path, failed, str(error), state.get("attempts", 0) + 1,
-                              attempt_time)
-                except OSError as write_error:  # disk full: stays waiting, the rest go on
-                    log.error("could not set %s aside (%s): %s", name, error,
-                              write_error.strerror)
-                    result.deferred.append(name)
-                    continue
-                result.failed.append(name)
-                if on_outcome:
-                    on_outcome(data, "failed")
-                log.warning("delivery of %s refused: %s", name, error)
-            else:
-                path.unlink()
-                state_path.unlink(missing_ok=True)
-                result.sent.append(name)
-                log.info("delivered %s", name)
-                if on_outcome:
-                    on_outcome(data, "delivered")
-        finally:
-            os.close(fd)
+        with claimed(path) as data:
+            if data is None:
+                continue
+            outcome = attempt(path, data, send, delays, give_up_after, now or time.time(),
+                              tmp, failed)
+        getattr(result, "deferred" if outcome == "unreachable" else outcome).append(path.stem)
+        if on_outcome and outcome in ("sent", "failed"):
+            on_outcome(data, "delivered" if outcome == "sent" else "failed")
+        if outcome == "unreachable":
+            break
     if result.sent:
         # Once a round, not per message: a deletion lost in a crash only means that message
         # is sent again, with the same Message-ID.
         fsync_dir(new)
     return result
+
+
+@contextmanager
+def claimed(path: Path) -> Iterator[bytes | None]:
+    """The message while this process holds its lock; None when another deliverer holds it
+    or has just sent it. The lock dies with the process, so a kill leaves no stale claim."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield None  # another deliverer sent it a moment ago
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        if os.fstat(fd).st_nlink == 0:
+            yield None  # sent and removed while we waited
+            return
+        with os.fdopen(os.dup(fd), "rb") as f:
+            yield f.read()
+    finally:
+        os.close(fd)
+
+
+def attempt(path: Path, data: bytes, send: Callable[[bytes], None], delays: tuple[int, ...],
+            give_up_after: float, now: float, tmp: Path, failed: Path) -> str:
+    """Send one claimed message: "sent", "deferred", "failed", or "unreachable" (deferred,
+    and the server is down)."""
+    name, state_path = path.stem, path.with_suffix(".state")
+    state = read_state(state_path)
+    try:
+        send(data)
+    except TemporaryFailure as error:
+        attempts = state.get("attempts", 0) + 1
+        queued_at = state.get("queued_at", path.stat().st_mtime)
+        if now - queued_at >= give_up_after:
+            return give_up(path, failed, f"gave up after {attempts} attempts: {error}",
+                           attempts, now)
+        delay = delays[min(attempts - 1, len(delays) - 1)]
+        state = {"attempts": attempts, "queued_at": queued_at, "next_try": now + delay,
+                 "last_error": str(error)}
+        try:
+            write_durably(state_path, json.dumps(state).encode(), tmp)
+        except OSError as write_error:  # disk full: retried next round, the rest go on
+            log.error("could not record the retry of %s: %s", name, write_error.strerror)
+        log.info("delivery of %s deferred (attempt %d, retry in %ds): %s",
+                 name, attempts, delay, error)
+        return "unreachable" if isinstance(error, ServerUnavailable) else "deferred"
+    except PermanentFailure as error:
+        return give_up(path, failed, str(error), state.get("attempts", 0) + 1, now)
+    path.unlink()
+    state_path.unlink(missing_ok=True)
+    log.info("delivered %s", name)
+    return "sent"
+
+
+def give_up(path: Path, failed: Path, reason: str, attempts: int, when: float) -> str:
+    try:
+        set_aside(path, failed, reason, attempts, when)
+    except OSError as write_error:  # disk full: it stays waiting, the rest go on
+        log.error("could not set %s aside (%s): %s", path.stem, reason, write_error.strerror)
+        return "deferred"
+    log.warning("delivery of %s failed for good: %s", path.stem, reason)
+    return "failed"
 
 
 def set_aside(path: Path, failed: Path, reason: str, attempts: int, when: float) -> None:
