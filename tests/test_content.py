@@ -186,6 +186,20 @@ def test_every_sentence_of_the_source_is_on_the_site():
     assert missing == [], "missing from the site:\n" + "\n".join(missing)
 
 
+def test_every_sentence_of_the_source_is_in_the_built_traditional_pages(built_site):
+    units = sentences(repair(SOURCE.read_text(encoding="utf-8")))
+    texts = []
+    for page in sorted(built_site.rglob("index.html")):
+        if "zh-hans" not in page.relative_to(built_site).parts:
+            parsed = _Text()
+            parsed.feed(page.read_text(encoding="utf-8"))
+            texts.append("".join(parsed.parts))
+    text = plain(" ".join(texts))
+    missing = [unit for unit in units if unit not in text]
+    assert missing == [], "missing from the built site:\n" + "\n".join(missing)
+    assert not [d for d in ("并", "后", "于", "?;貜", "*煩") if d in text]
+
+
 @pytest.mark.parametrize("path", pages(), ids=lambda p: str(p.relative_to(CONTENT)))
 def test_no_conversion_damage_remains(path: Path):
     text = path.read_text(encoding="utf-8")

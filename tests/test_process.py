@@ -79,6 +79,14 @@ def test_a_configuration_error_stops_the_app_and_names_the_key(tmp_path, setting
     assert str(error.value).startswith(key_in_message)
 
 
+def test_the_embedded_default_keeps_one_generated_secret_key(tmp_path):
+    from formserver.config import instance_secret
+
+    first = instance_secret(tmp_path / "instance")
+    assert len(first) == 64 and instance_secret(tmp_path / "instance") == first
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
 def test_the_office_email_carries_a_handling_reminder_and_a_json_record(app, client,
                                                                        smtp_server):
     submit(client, category="service")
