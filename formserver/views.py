@@ -138,8 +138,12 @@ def complaint_form():
     reference = draft.reference if draft and not draft.sent_at else None
     reference = reference or new_reference(local_now(current_app.config["REGION"]))
     keep_id = draft.id if draft and not draft.sent_at else None
-    session["draft"] = drafts.save_draft(drafts_dir(), answers_of(form), evidence, reference,
-                                         keep_id)
+    try:
+        session["draft"] = drafts.save_draft(drafts_dir(), answers_of(form), evidence,
+                                             reference, keep_id)
+    except OSError as error:  # disk full: nothing was saved, and the page says so
+        log.error("could not save a draft: %s", error.strerror)
+        abort(503)
     return redirect(url_for(".complaint_review"), 303)
 
 
@@ -190,7 +194,10 @@ def complaint_send():
         acknowledged = submit(complaint, resident_email=draft.answers.get("email") or "")
     except NotSaved:
         abort(503)
-    drafts.mark_sent(drafts_dir(), draft.id, to_record(complaint))
+    try:
+        drafts.mark_sent(drafts_dir(), draft.id, to_record(complaint))
+    except OSError as error:  # the complaint is safe in the spool; the draft expires anyway
+        log.error("could not mark %s sent: %s", complaint.reference, error.strerror)
     session["sent"] = {
         "reference": complaint.reference,
         "category": complaint.category_label,

@@ -324,3 +324,13 @@ def test_without_smtp_host_mail_lands_in_the_maildir(tmp_path, built_site):
     subjects = [str(make_header(decode_header(m["Subject"])))
                 for m in mailbox.Maildir(tmp_path / "maildir", create=False)]
     assert len(subjects) == 2 and any("第3座升降機經常停用" in s for s in subjects)
+
+
+def test_a_draft_that_cannot_be_saved_gives_a_503_not_a_500(app, client):
+    from pathlib import Path
+
+    Path(app.config["DRAFT_DIR"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(app.config["DRAFT_DIR"]).write_text("a file where the folder should be")
+    response = submit(client)
+    assert response.status_code == 503
+    assert "沒有保存任何資料" in response.get_data(as_text=True)
