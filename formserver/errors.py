@@ -4,9 +4,11 @@ Never a stack trace, never the form's data."""
 from __future__ import annotations
 
 import logging
+import math
+import time
 import traceback
 
-from flask import Flask, redirect, render_template, request
+from flask import Flask, current_app, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -24,7 +26,7 @@ MESSAGES = {  # status -> (title, what happened, what to do next)
           "請返回表格，選擇較少或較小的檔案（例如縮小相片、剪短影片）後再提交；"
           "也可以把證據帶到管理處。"),
     429: ("提交次數太多", "這部裝置在短時間內提交了太多次，投訴尚未提交。",
-          "請稍後（約一小時後）再試；如事情緊急，請直接致電管理處。"),
+          "請稍後再試；如事情緊急，請直接致電管理處。"),
     500: ("系統出現問題", "伺服器處理您的要求時出錯，我們已記錄這個問題。",
           "請稍後再試；如事情緊急，請直接致電管理處。"),
     503: ("暫時未能接收投訴", "系統暫時無法儲存投訴，這次提交沒有保存任何資料。",
@@ -37,6 +39,18 @@ def error_page(status: int, extra: str = ""):
     html = render_template("error.html", status=status, what=what, next_step=next_step,
                            extra=extra, page=page(title))
     return html, status
+
+
+def retry_hint() -> str:
+    """When the limit that tripped lets this client in again, in words."""
+    limiter = current_app.extensions.get("formserver_limiter")
+    limit = limiter.current_limit if limiter else None
+    if limit is None:
+        return ""
+    minutes = max(1, math.ceil((limit.reset_at - time.time()) / 60))
+    if minutes < 90:
+        return f"大約 {minutes} 分鐘後可以再提交。"
+    return f"大約 {math.ceil(minutes / 60)} 小時後可以再提交。"
 
 
 def init_app(app: Flask) -> None:
@@ -55,10 +69,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        extra = ""
         if error.code == 429:
             log.info("rate limit reached on %s", request.path)
+            extra = retry_hint()
         response = error.get_response()
-        html, status = error_page(error.code or 500)
+        html, status = error_page(error.code or 500, extra)
         response.set_data(html)
         response.status_code = status
         response.content_type = "text/html; charset=utf-8"

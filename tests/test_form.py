@@ -280,6 +280,7 @@ def test_submissions_from_one_client_are_rate_limited(app, client):
     assert response.status_code == 429
     html = response.get_data(as_text=True)
     assert "提交次數太多" in html and "致電" in html
+    assert re.search(r"大約 (\d+ 分鐘|1 小時)後可以再提交", html)
 
 
 def test_error_pages_speak_the_sites_language_and_hide_internals(client):
