@@ -20,11 +20,9 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.generator import BytesGenerator
-from email.message import EmailMessage
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -65,17 +63,15 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_durably(path: Path, data: bytes | EmailMessage, tmp_dir: Path) -> None:
-    """Write to tmp/, fsync, rename into place, fsync the folder. A message is written out
-    as it is generated, so a large one is never held twice in memory."""
+def write_durably(path: Path, data: bytes | Iterable[bytes], tmp_dir: Path) -> None:
+    """Write to tmp/, fsync, rename into place, fsync the folder. Data given in chunks is
+    written as it comes, so a large message is never held whole in memory."""
     tmp = tmp_dir / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with open(fd, "wb") as f:
-            if isinstance(data, EmailMessage):
-                BytesGenerator(f, mangle_from_=False, policy=data.policy).flatten(data)
-            else:
-                f.write(data)
+            for chunk in [data] if isinstance(data, bytes) else data:
+                f.write(chunk)
             f.flush()
             os.fsync(fd)
         os.replace(tmp, path)
@@ -85,7 +81,7 @@ def write_durably(path: Path, data: bytes | EmailMessage, tmp_dir: Path) -> None
     fsync_dir(path.parent)
 
 
-def spool_message(spool_dir: Path, name: str, data: bytes | EmailMessage) -> Path:
+def spool_message(spool_dir: Path, name: str, data: bytes | Iterable[bytes]) -> Path:
     """Put a complete message on disk for delivery; raises OSError when it cannot (disk full)."""
     tmp, new, _ = folders(spool_dir)
     path = new / f"{name}.eml"

@@ -255,7 +255,7 @@ def submit(complaint: Complaint, resident_email: str = "") -> bool:
     spool_dir = Path(config["SPOOL_DIR"])
     message = build_message(complaint, config)
     try:
-        spool.spool_message(spool_dir, complaint.reference, message)
+        spool.spool_message(spool_dir, complaint.reference, message.chunks())
     except OSError as error:
         log.error("could not spool %s: %s", complaint.reference, error.strerror)
         raise NotSaved from None
@@ -271,7 +271,7 @@ def submit(complaint: Complaint, resident_email: str = "") -> bool:
     if resident_email and config["SEND_ACKNOWLEDGEMENT"] and may_acknowledge(resident_email):
         receipt = build_acknowledgement(complaint, resident_email, config)
         try:
-            spool.spool_message(spool_dir, f"{complaint.reference}.ack", receipt)
+            spool.spool_message(spool_dir, f"{complaint.reference}.ack", receipt.as_bytes())
             acknowledged = True
         except OSError as error:  # the complaint itself is safe; only the receipt is lost
             log.error("could not spool the receipt for %s: %s", complaint.reference,
@@ -333,7 +333,7 @@ def follow_up():
     name = f"{reference}.follow-up-{number}-{secrets.token_hex(3)}"
     message = build_follow_up(reference, number, reason, form.details.data, now, name, config)
     try:
-        spool.spool_message(Path(config["SPOOL_DIR"]), name, message)
+        spool.spool_message(Path(config["SPOOL_DIR"]), name, message.as_bytes())
     except OSError as error:
         log.error("could not spool a follow-up of %s: %s", reference, error.strerror)
         abort(503)
