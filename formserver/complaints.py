@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -65,10 +66,16 @@ def local_now(region: str) -> datetime:
     return datetime.now(ZoneInfo(TIMEZONES[region])).replace(microsecond=0)
 
 
+@lru_cache(maxsize=8)
+def holiday_calendar(region: str, year: int) -> holidays.HolidayBase:
+    """This year's and next year's public holidays (building one takes about a millisecond)."""
+    return holidays.country_holidays(region, years=(year, year + 1))
+
+
 def next_working_day(day: date, region: str) -> date:
     """The first working day after `day`: weekends and public holidays skipped, make-up
     working days (調休) counted where the calendar knows them."""
-    calendar = holidays.country_holidays(region, years=range(day.year, day.year + 2))
+    calendar = holiday_calendar(region, day.year)
     make_up_days = getattr(calendar, "weekend_workdays", set())
 
     def is_working(candidate: date) -> bool:
