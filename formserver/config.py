@@ -8,6 +8,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from .forms import CATEGORIES, RECIPIENTS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 
@@ -127,8 +129,6 @@ def check_address(key: str, value) -> None:
 
 def check_routes(routes) -> dict[str, dict[str, tuple[str, ...]]]:
     """ROUTES as {recipient: {category or 'default': (address, ...)}}, checked key by key."""
-    from .forms import CATEGORIES, RECIPIENTS
-
     if not isinstance(routes, dict):
         raise ConfigError("ROUTES must be a table like "
                           '{"office": {"fees": ["accounts@example.org"]}}')

@@ -12,7 +12,9 @@ from flask import Flask, current_app, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .forms import ComplaintForm
 from .layout import page
+from .views import form_page
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +59,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
         if request.method == "POST" and request.path == "/complaint":
-            from .forms import ComplaintForm
-            from .views import form_page
-
             # Keep every answer: a resident may have spent an hour writing.
             form = ComplaintForm(formdata=request.form)
             return form_page(form, 400, notice="csrf-expired")

@@ -18,6 +18,8 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from .forms import CATEGORIES
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
     day TEXT NOT NULL,             -- YYYY-MM-DD the complaint was submitted
@@ -113,8 +115,6 @@ def monthly(db_path: Path) -> list[dict]:
     months: dict[str, list] = defaultdict(list)
     for row in rows:
         months[row[0][:7]].append(row)
-    from .forms import CATEGORIES
-
     table = []
     for month, items in sorted(months.items()):
         delivered = [r[6] for r in items if r[5] == "delivered"]

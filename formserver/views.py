@@ -50,11 +50,12 @@ class NotSaved(Exception):
     """The spool could not take the submission: nothing was saved (503)."""
 
 
-def form_page(form: ComplaintForm, status: int = 200, notice: str = "", kept_files: int = 0):
+def form_page(form: ComplaintForm, status: int = 200, notice: str = ""):
     config = current_app.config
     limits = {"count": config["MAX_FILES"], "each": megabytes(config["MAX_FILE_SIZE"]),
               "total": megabytes(config["MAX_TOTAL_SIZE"]), "kinds": accepted_list()}
-    if form.keep_evidence.data and not kept_files:
+    kept_files = 0
+    if form.keep_evidence.data:  # the draft's files, kept unless new ones are chosen
         draft = current_draft()
         kept_files = len(draft.evidence) if draft and not draft.sent_at else 0
     html = render_template("complaint_form.html", form=form, limits=limits, lengths=LIMITS,
@@ -161,8 +162,7 @@ def show_form():
         if "expired" in request.args:
             notice = "draft-expired"
     form.form_started.data = started_token()
-    kept = len(draft.evidence) if draft and form.keep_evidence.data else 0
-    return form_page(form, notice=notice, kept_files=kept)
+    return form_page(form, notice=notice)
 
 
 @bp.get("/complaint/review")
