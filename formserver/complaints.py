@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from . import privacy
 from .evidence import Evidence
 from .forms import CATEGORIES, RECIPIENTS
+from .privacy.masking import mask_email, mask_name, mask_phone, mask_unit
+from .privacy.text import redact_text
 
 # Easy to read aloud over the phone: no 0/O or 1/I/L to confuse.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -92,14 +93,14 @@ def deidentify(complaint: Complaint, region: str) -> Complaint:
     """Mask the resident's own details and redact personal data from the free text."""
     own = {"name": complaint.name, "unit": complaint.unit, "phone": complaint.phone,
            "email": complaint.email}
-    texts = {name: privacy.redact_text(getattr(complaint, name), region=region, own=own)
+    texts = {name: redact_text(getattr(complaint, name), region=region, own=own)
              for name in TEXT_FIELDS}
     return replace(
         complaint,
-        name=privacy.mask_name(complaint.name),
-        unit=privacy.mask_unit(complaint.unit),
-        phone=privacy.mask_phone(complaint.phone) if complaint.phone else "",
-        email=privacy.mask_email(complaint.email) if complaint.email else "",
+        name=mask_name(complaint.name),
+        unit=mask_unit(complaint.unit),
+        phone=mask_phone(complaint.phone) if complaint.phone else "",
+        email=mask_email(complaint.email) if complaint.email else "",
         anonymized=True,
         **texts,
     )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 
-from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
-
-from . import privacy
+from .privacy.media import video_capture_time
+from .privacy.pdfs import clean_pdf, pdf_is_passive
+from .privacy.photos import clean_image, photo_capture_time, strip_gps
+from .privacy.uncleanable import UncleanableFile, sha256_hex
 from .sanitize import one_line
 
 # extension -> (family, MIME type)
@@ -101,56 +99,6 @@ class EvidenceError(ValueError):
     """A file the server will not take; the message is for the resident."""
 
 
-def video_capture_time(data: bytes) -> str | None:
-    """creation_time of an MP4/MOV movie header (seconds since 1904, UTC), if it is set."""
-    at = data.find(b"mvhd")
-    if at < 4 or len(data) < at + 16:
-        return None
-    version = data[at + 4]
-    size = 8 if version == 1 else 4
-    seconds = int.from_bytes(data[at + 8 : at + 8 + size], "big")
-    if not seconds:
-        return None
-    try:
-        moment = datetime(1904, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
-    except OverflowError:
-        return None
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
-
-
-ACTIVE_PDF_KEYS = {"/JavaScript", "/JS", "/Launch", "/EmbeddedFile", "/EmbeddedFiles",
-                   "/RichMedia", "/XFA"}
-ACTIVE_PDF_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE", "/GoToR"}
-
-
-def pdf_is_passive(data: bytes, most_objects: int = 50_000) -> bool:
-    """A PDF that pypdf can read and that carries no script, launch action or embedded file
-    (evidence is read, not run). Anything unreadable counts as not passive: fail closed."""
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            return False
-        pending, seen = [reader.trailer], set()
-        while pending:
-            node = pending.pop()
-            if isinstance(node, IndirectObject):
-                if node.idnum in seen:
-                    continue
-                seen.add(node.idnum)
-                if len(seen) > most_objects:
-                    return False
-                node = node.get_object()
-            if isinstance(node, DictionaryObject):
-                if ACTIVE_PDF_KEYS & set(node.keys()) or node.get("/S") in ACTIVE_PDF_ACTIONS:
-                    return False
-                pending.extend(node.raw_get(key) for key in node if key != "/Parent")
-            elif isinstance(node, ArrayObject):
-                pending.extend(node)
-    except Exception:  # pypdf raises many kinds of error on a malformed file
-        return False
-    return True
-
-
 def declared_matches(declared: str, ext: str) -> bool:
     """A browser may say nothing useful (octet-stream), but it must not say something else."""
     declared = (declared or "").lower()
@@ -166,11 +114,11 @@ def prepare(data: bytes, ext: str, anonymize: bool) -> Evidence:
     """Record what proves the original (hash, capture time), then strip what must go:
     GPS from every photo; with de-identification all metadata of photos and PDFs."""
     family = KINDS[ext][0]
-    captured = (privacy.photo_capture_time(data) if family == "image"
+    captured = (photo_capture_time(data) if family == "image"
                 else video_capture_time(data) if family == "video" else None)
-    item = Evidence(data=data, ext=ext, sha256=privacy.sha256_hex(data), captured_at=captured)
+    item = Evidence(data=data, ext=ext, sha256=sha256_hex(data), captured_at=captured)
     if family == "image":
-        item = replace(item, data=privacy.strip_gps(data), gps_removed=True)
+        item = replace(item, data=strip_gps(data), gps_removed=True)
     return deidentify_file(item) if anonymize else item
 
 
@@ -180,9 +128,9 @@ def deidentify_file(item: Evidence) -> Evidence:
     if item.deidentified or item.family not in ("image", "document"):
         return item
     if item.family == "image":
-        data, ext = privacy.clean_image(item.data)
+        data, ext = clean_image(item.data)
     else:
-        data, ext = privacy.clean_pdf(item.data), item.ext
+        data, ext = clean_pdf(item.data), item.ext
     return replace(item, data=data, ext=ext, gps_removed=item.family == "image",
                    deidentified=True)
 
@@ -215,7 +163,7 @@ def read_uploads(uploads, *, max_files: int, max_file_size: int, max_total_size:
                                 "未能接受。請把它另存或列印成一般的 PDF，或改用相片。")
         try:
             evidence.append(prepare(data, ext, anonymize))
-        except privacy.UncleanableFile as error:
+        except UncleanableFile as error:
             raise EvidenceError(f"檔案{label}：{error}") from None
     return evidence
 

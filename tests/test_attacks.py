@@ -10,10 +10,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import VALID_COMPLAINT, hidden_fields, post_form, send_reviewed
+from helpers import VALID_COMPLAINT, hidden_fields, jpeg, post_form, send_reviewed, upload
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_form import jpeg, upload
 
 from formserver import delivery
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from conftest import ROOT, VALID_COMPLAINT, hidden_fields, post_form, submit
-from conftest import send_reviewed as send_reviewed_by_client
 from flask import abort
+from helpers import ROOT, VALID_COMPLAINT, hidden_fields, post_form, submit
+from helpers import send_reviewed as send_reviewed_by_client
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_PAGES, ROOT
+from helpers import FIXTURE_PAGES, ROOT
 
 
 def tree(folder: Path) -> dict[str, bytes]:

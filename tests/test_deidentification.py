@@ -7,10 +7,17 @@ import json
 import logging
 import re
 
-from conftest import VALID_COMPLAINT, submit
+from helpers import (
+    CAMERA_MODEL,
+    RED,
+    VALID_COMPLAINT,
+    camera_photo,
+    close,
+    office_message,
+    submit,
+    upload,
+)
 from PIL import Image, ImageOps
-from test_form import office_message, upload
-from test_privacy import CAMERA_MODEL, RED, camera_photo, close
 
 from formserver import delivery
 

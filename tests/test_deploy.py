@@ -26,7 +26,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, VALID_COMPLAINT, SMTPRecorder, free_port, wait_for_port
+from helpers import ROOT, VALID_COMPLAINT, SMTPRecorder, free_port, wait_for_port
 
 DEPLOY = ROOT / "deploy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
-from conftest import (
+from helpers import (
     ROOT,
     VALID_COMPLAINT,
     SMTPRecorder,

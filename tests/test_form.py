@@ -6,34 +6,18 @@ import io
 import re
 
 import pytest
-from conftest import VALID_COMPLAINT, hidden_fields, submit
+from helpers import (
+    VALID_COMPLAINT,
+    error_of,
+    hidden_fields,
+    jpeg,
+    office_message,
+    submit,
+    upload,
+)
 from PIL import Image
 
 from formserver import create_app, delivery
-
-
-def jpeg(size=(64, 48), colour=(200, 30, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "JPEG")
-    return out.getvalue()
-
-
-def upload(data: bytes, name: str, mimetype: str = "application/octet-stream"):
-    from werkzeug.datastructures import FileStorage
-
-    return FileStorage(io.BytesIO(data), filename=name, content_type=mimetype)
-
-
-def office_message(smtp_server):
-    [message] = [m for m in smtp_server.handler.parsed() if "office@estate.test" in m["To"]
-                 or "committee@estate.test" in m["To"]]
-    return message
-
-
-def error_of(html: str, field: str) -> str:
-    match = re.search(rf'id="{field}-error"><span class="visually-hidden">錯誤：</span>([^<]+)',
-                      html)
-    return match.group(1) if match else ""
 
 
 def test_the_form_page_shows_every_field_of_the_written_complaint(client):

@@ -8,8 +8,7 @@ import re
 import sqlite3
 
 import pytest
-from conftest import VALID_COMPLAINT, hidden_fields, submit
-from test_form import office_message
+from helpers import VALID_COMPLAINT, hidden_fields, office_message, submit
 
 from formserver import create_app, delivery
 from formserver.config import ConfigError

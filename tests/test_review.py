@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import VALID_COMPLAINT, post_form, send_reviewed
-from test_form import jpeg, office_message, upload
+from helpers import VALID_COMPLAINT, jpeg, office_message, post_form, send_reviewed, upload
 
 from formserver import delivery
 

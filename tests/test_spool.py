@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import submit
+from helpers import submit
 
 from formserver import delivery, spool
 

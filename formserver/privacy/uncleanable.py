@@ -1,0 +1,20 @@
+"""A file that cannot be cleaned of personal data is refused, never sent as it came."""
+
+from __future__ import annotations
+
+import hashlib
+
+PHOTO_REFUSAL = "這張相片無法清除其中的個人資料，未能接受。請改用其他相片或截圖。"
+PDF_REFUSAL = "這份 PDF 檔案無法清除其中的個人資料，未能接受。請改用其他檔案或相片。"
+
+
+class UncleanableFile(ValueError):
+    """A file we cannot clean of personal data; the message can be shown to the resident."""
+
+    def __init__(self, message: str = PHOTO_REFUSAL) -> None:
+        super().__init__(message)
+
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

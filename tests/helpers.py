@@ -1,0 +1,327 @@
+"""Helpers for the tests and the benchmarks: fixture data, a real SMTP server, the form flow.
+No fixtures here (they are in conftest.py); tests and bench/ import these directly."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+from PIL import Image, ImageCms
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_build_module():
+    """build.py is a script, not an installed module (the name `build` is PyPA's)."""
+    if "site_build" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("site_build", ROOT / "build.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["site_build"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["site_build"]
+
+
+FIXTURE_PAGES = {
+    "index.md": """\
+        ---
+        title: 首頁
+        description: 測試網站的首頁。
+        order: 0
+        ---
+        歡迎。請先閱讀[準備](prep.md)，然後看[流程的第二步](steps.md#second)。
+
+        [我要投訴](/complaint){.button}
+        """,
+    "prep.md": """\
+        ---
+        title: 投訴準備
+        description: 準備投訴。
+        order: 2
+        ---
+        收集證據後，致電{{ site.office.phone }}。
+        """,
+    "steps.md": """\
+        ---
+        title: 投訴流程
+        description: 五個步驟。
+        order: 1
+        ---
+        ## 第一步 提交
+
+        內容。
+
+        ## 第二步 {#second}
+
+        內容。
+
+        ## 第三步 調查核實
+
+        回到[首頁](index.md)或[第三步](#第三步-調查核實)。
+        """,
+    "staff/index.md": """\
+        ---
+        title: 員工指引
+        description: 給管理處員工。
+        order: 10
+        ---
+        見[接待](reception.md)。
+        """,
+    "staff/reception.md": """\
+        ---
+        title: 接待投訴
+        description: 接待的要訣。
+        order: 11
+        ---
+        回到[流程](../steps.md)。
+        """,
+}
+
+FIXTURE_CONFIG = """\
+base_url = "https://estate.test"
+app_paths = ["/complaint", "/follow-up"]
+[estate]
+name = "測試花園"
+[office]
+name = "物業管理處"
+address = "測試花園地下"
+phone = "2345 0000"
+email = "office@estate.test"
+hours = "星期一至五"
+[committee]
+name = "業主委員會"
+address = "會所"
+phone = "2345 0001"
+email = "committee@estate.test"
+hours = "每月一次"
+"""
+
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class SMTPRecorder:
+    """An aiosmtpd handler that keeps what it accepts; tests can make it refuse or stall."""
+
+    messages: list = field(default_factory=list)
+    reply: str | None = None  # e.g. "451 4.3.0 try later" or "554 5.7.1 rejected"
+    delay: float = 0.0
+    received: threading.Event = field(default_factory=threading.Event)
+    data_started: threading.Event = field(default_factory=threading.Event)
+    peers: list = field(default_factory=list)  # the client's (address, port) per message
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        self.data_started.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.reply:
+            return self.reply
+        self.messages.append(envelope)
+        self.peers.append(session.peer)
+        self.received.set()
+        return "250 2.0.0 OK"
+
+    def parsed(self):
+        return [BytesParser(policy=policy.default).parsebytes(m.content) for m in self.messages]
+
+
+class SMTPServer:
+    """A real aiosmtpd server on 127.0.0.1 that tests can stop and start again on its port."""
+
+    def __init__(self):
+        self.host, self.port = "127.0.0.1", free_port()
+        self.handler = SMTPRecorder()
+        self.controller = None
+
+    def start(self):
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self.handler, hostname=self.host, port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+
+def make_app(tmp_path, smtp_server, built_site, **overrides):
+    """The form server with every path in tmp_path, delivering to the test's SMTP server."""
+    from formserver import create_app
+
+    return create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SMTP_HOST": smtp_server.host,
+        "SMTP_PORT": smtp_server.port,
+        "SMTP_TIMEOUT": 5,
+        "MAIL_FROM": "complaints@estate.test",
+        "OFFICE_EMAIL": "office@estate.test",
+        "COMMITTEE_EMAIL": "committee@estate.test",
+        "SPOOL_DIR": str(tmp_path / "spool"),
+        "MAILDIR": str(tmp_path / "maildir"),
+        "STATS_DB": str(tmp_path / "stats.sqlite"),
+        "DRAFT_DIR": str(tmp_path / "drafts"),
+        "SITE_DIR": str(built_site),
+        "DELIVER_IN_PROCESS": False,
+        "MIN_FILL_SECONDS": 0,  # the spam timer has its own test
+        **overrides,
+    })
+
+
+def wait_for_port(port: int, process, name: str, output, timeout: float = 30) -> None:
+    """Wait until a server process listens on 127.0.0.1:port; fail with its output if it died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited with {process.returncode}:\n{output()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{name} is not listening on {port} after {timeout} s:\n{output()}")
+
+
+VALID_COMPLAINT = {
+    "name": "陳大文",
+    "unit": "第3座 12樓 B室",
+    "phone": "9123 4567",
+    "email": "chan.taiman@example.com",
+    "recipient": "office",
+    "category": "facilities",
+    "subject": "第3座升降機經常停用",
+    "description": "本月第3座兩部升降機經常停用，住戶要走樓梯。",
+    "occurred_at": "2026-11-20T08:30",
+    "location": "第3座大堂",
+    "impact": "長者上落不便。",
+    "expected_resolution": "一星期內修妥並公布維修時間。",
+    "declaration": "y",
+}
+
+
+def hidden_fields(client, path="/complaint") -> dict[str, str]:
+    """The CSRF token and the signed start time, as a browser would send them back."""
+    html = client.get(path).get_data(as_text=True)
+    return dict(re.findall(r'<input id="(csrf_token|form_started)" name="\1" type="hidden" '
+                           r'value="([^"]+)"', html))
+
+
+def post_form(client, files=(), **changes):
+    """POST the complaint form with a real CSRF token; None in changes drops a field."""
+    data = {**VALID_COMPLAINT, **hidden_fields(client), **changes}
+    data = {k: v for k, v in data.items() if v is not None}
+    if files:
+        data["evidence"] = list(files)
+    return client.post("/complaint", data=data, content_type="multipart/form-data")
+
+
+def send_reviewed(client):
+    """Press "send" on the review page, as a resident would."""
+    review = client.get("/complaint/review").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', review).group(1)
+    return client.post("/complaint/send", data={"csrf_token": token})
+
+
+def submit(client, files=(), **changes):
+    """Fill in the form, then send it from the review page; returns the last response."""
+    response = post_form(client, files, **changes)
+    if response.status_code == 303 and response.headers["Location"].endswith("/complaint/review"):
+        return send_reviewed(client)
+    return response
+
+
+def jpeg(size=(64, 48), colour=(200, 30, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def upload(data: bytes, name: str, mimetype: str = "application/octet-stream"):
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(io.BytesIO(data), filename=name, content_type=mimetype)
+
+
+def office_message(smtp_server):
+    [message] = [m for m in smtp_server.handler.parsed() if "office@estate.test" in m["To"]
+                 or "committee@estate.test" in m["To"]]
+    return message
+
+
+def error_of(html: str, field: str) -> str:
+    match = re.search(rf'id="{field}-error"><span class="visually-hidden">錯誤：</span>([^<]+)',
+                      html)
+    return match.group(1) if match else ""
+
+
+# --- photos with everything a camera writes -------------------------------------------------
+
+MAKE, MODEL, ORIENTATION, DATETIME = 0x010F, 0x0110, 0x0112, 0x0132
+EXIF_IFD, GPS_IFD, DATETIME_ORIGINAL = 0x8769, 0x8825, 0x9003
+CAMERA_MODEL = "SecretCam X100"
+COMMENT = b"taken by resident of flat 12B"
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="22,17.5N"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+RED, BLUE = (255, 0, 0), (0, 0, 255)
+
+
+def camera_exif(orientation: int = 6) -> Image.Exif:
+    exif = Image.Exif()
+    exif[MAKE] = "Canon"
+    exif[MODEL] = CAMERA_MODEL
+    exif[ORIENTATION] = orientation
+    exif[DATETIME] = "2024:03:16 09:00:00"
+    exif.get_ifd(EXIF_IFD)[DATETIME_ORIGINAL] = "2024:03:15 14:30:00"
+    gps = exif.get_ifd(GPS_IFD)
+    gps.update({1: "N", 2: (22.0, 17.0, 30.5), 3: "E", 4: (114.0, 10.0, 12.25)})
+    return exif
+
+
+def painted_image() -> Image.Image:
+    """40 × 20, blue with a red top-left corner, so any turn shows."""
+    image = Image.new("RGB", (40, 20), BLUE)
+    image.paste(RED, (0, 0, 12, 10))
+    return image
+
+
+def camera_photo(image_format: str = "JPEG") -> bytes:
+    out = io.BytesIO()
+    options = {"exif": camera_exif().tobytes()}
+    if image_format == "JPEG":
+        icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        options.update(comment=COMMENT, xmp=XMP, icc_profile=icc, quality=95)
+    elif image_format == "WEBP":
+        options.update(xmp=XMP, lossless=True)
+    elif image_format == "HEIF":
+        options.update(quality=90)
+    painted_image().save(out, format=image_format, **options)
+    return out.getvalue()
+
+
+def corners(image: Image.Image) -> list[tuple[int, ...]]:
+    width, height = image.size
+    rgb = image.convert("RGB")
+    return [rgb.getpixel((x, y)) for x in (2, width - 3) for y in (2, height - 3)]
+
+
+def close(first: tuple[int, ...], second: tuple[int, ...]) -> bool:
+    return all(abs(a - b) <= 40 for a, b in zip(first, second, strict=True))
