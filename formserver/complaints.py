@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -12,14 +12,11 @@ import holidays
 
 from .evidence import Evidence
 from .forms import CATEGORIES, RECIPIENTS
-from .privacy.masking import mask_email, mask_name, mask_phone, mask_unit
-from .privacy.text import redact_text
 
 # Easy to read aloud over the phone: no 0/O or 1/I/L to confuse.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TIMEZONES = {"HK": "Asia/Hong_Kong", "MO": "Asia/Macau", "TW": "Asia/Taipei",
              "CN": "Asia/Shanghai"}
-TEXT_FIELDS = ("subject", "description", "location", "impact", "expected_resolution")
 
 
 @dataclass(frozen=True)
@@ -87,23 +84,6 @@ def next_working_day(day: date, region: str) -> date:
     while not is_working(day):
         day += timedelta(days=1)
     return day
-
-
-def deidentify(complaint: Complaint, region: str) -> Complaint:
-    """Mask the resident's own details and redact personal data from the free text."""
-    own = {"name": complaint.name, "unit": complaint.unit, "phone": complaint.phone,
-           "email": complaint.email}
-    texts = {name: redact_text(getattr(complaint, name), region=region, own=own)
-             for name in TEXT_FIELDS}
-    return replace(
-        complaint,
-        name=mask_name(complaint.name),
-        unit=mask_unit(complaint.unit),
-        phone=mask_phone(complaint.phone) if complaint.phone else "",
-        email=mask_email(complaint.email) if complaint.email else "",
-        anonymized=True,
-        **texts,
-    )
 
 
 def to_record(complaint: Complaint) -> dict:

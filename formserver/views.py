@@ -28,7 +28,6 @@ from werkzeug.security import safe_join
 from . import delivery, drafts, spool, stats
 from .complaints import (
     Complaint,
-    deidentify,
     from_record,
     local_now,
     new_reference,
@@ -39,6 +38,7 @@ from .evidence import EvidenceError, accepted_list, deidentify_file, megabytes, 
 from .forms import FOLLOW_UP_REASONS, LIMITS, ComplaintForm, FollowUpForm, SendForm
 from .layout import page
 from .mailer import attachment_names, build_acknowledgement, build_follow_up, build_message
+from .privacy.complaint import deidentify
 from .ratelimit import may_acknowledge
 from .sanitize import one_line
 
