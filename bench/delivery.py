@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/delivery.py [--messages 1000] [--rounds 3]
 
-Each round spools 1,000 real complaint emails (formserver.mailer.build_message, through
+Each round spools 1,000 real complaint emails (formserver.messages.build_message, through
 formserver.spool.spool_message: fsynced, on disk) and times, each in a fresh child process:
 
     deliverer   formserver.delivery.deliver_once: what `flask --app formserver deliver` runs
@@ -55,8 +55,10 @@ def config_for(folder: Path, smtp_port: int) -> dict:
 
 def make_messages(n: int) -> list[tuple[str, bytes]]:
     from formserver import create_app
-    from formserver.complaints import Complaint, local_now, new_reference, next_working_day
-    from formserver.mailer import build_message
+    from formserver.complaint import Complaint
+    from formserver.messages import build_message
+    from formserver.vocabulary import new_reference
+    from formserver.workdays import local_now, next_working_day
 
     folder = Path(tempfile.mkdtemp())
     try:
@@ -95,7 +97,7 @@ def child(mode: str, folder: Path, port: int) -> None:
     """Run in a fresh process: deliver (or send) everything, print seconds and peak memory."""
     from formserver import create_app, spool
     from formserver.delivery import deliver_once
-    from formserver.mailer import envelope
+    from formserver.senders import envelope
 
     config = config_for(folder, port)
     app = create_app(config)

@@ -157,12 +157,12 @@ def test_logs_hold_no_personal_data(app, client, smtp_server, runner, caplog):
 
 def test_an_unexpected_error_logs_where_but_not_what_was_typed(app, client, caplog,
                                                                monkeypatch):
-    from formserver import views
+    from formserver import submission
 
     def broken(*args, **kwargs):
         raise ValueError("陳大文 9123 4567")  # an exception message carrying typed data
 
-    monkeypatch.setattr(views, "build_message", broken)
+    monkeypatch.setattr(submission, "build_message", broken)
     response = submit(client)
     assert response.status_code == 500
     html = response.get_data(as_text=True)
