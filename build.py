@@ -226,41 +226,46 @@ BODY_FIELDS = {"name": True, "handles": True, "phone": True, "source": True, "ch
 
 def region_problems(region: dict) -> Iterator[str]:
     """Everything wrong with a region preset, each as 'key: what to write instead'."""
-    for key in ("code", "name", "privacy_law"):
-        if not isinstance(region.get(key), str):
+    texts = ["code", "name", "privacy_law", "owners_body.name", "owners_body.committee",
+             "words.lift", "form.phone_example", "form.unit_example"]
+    for key in texts:
+        table, _, name = key.rpartition(".")
+        if not isinstance((region.get(table, {}) if table else region).get(name), str):
             yield f"{key}: write it as text"
-    for table, keys in (("owners_body", ("name", "committee")), ("words", ("lift",)),
-                        ("form", ("phone_example", "unit_example"))):
-        for key in keys:
-            if not isinstance(region.get(table, {}).get(key), str):
-                yield f"{table}.{key}: write it as text"
     bodies = region.get("bodies", {})
     for key, body in bodies.items():
-        for name, required in BODY_FIELDS.items():
-            if (required and name not in body) or not isinstance(body.get(name, ""), str):
-                yield f"bodies.{key}.{name}: write it as text"
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(body.get("checked", ""))):
-            yield f"bodies.{key}.checked: the date the entry was checked, e.g. \"2026-12-01\""
-        phone = body.get("phone", "")
-        if isinstance(phone, str) and not placeholder_in(phone) and not PHONE.fullmatch(phone):
-            yield (f"bodies.{key}.phone = {phone!r}: write the number only (digits, spaces, "
-                   "+ - ( )); say more in handles")
-    channels = region.get("channels", {})
+        yield from body_problems(key, body)
+    yield from channel_problems(region.get("channels", {}), bodies)
+    emergency = region.get("emergency")
+    if not emergency or any(bodies.get(key, {}).get("short") is None for key in emergency):
+        yield "emergency: list the emergency numbers' bodies, each with a `short` description"
+
+
+def body_problems(key: str, body: dict) -> Iterator[str]:
+    for name, required in BODY_FIELDS.items():
+        if (required and name not in body) or not isinstance(body.get(name, ""), str):
+            yield f"bodies.{key}.{name}: write it as text"
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(body.get("checked", ""))):
+        yield f"bodies.{key}.checked: the date the entry was checked, e.g. \"2026-12-01\""
+    phone = body.get("phone", "")
+    if isinstance(phone, str) and not placeholder_in(phone) and not PHONE.fullmatch(phone):
+        yield (f"bodies.{key}.phone = {phone!r}: write the number only (digits, spaces, "
+               "+ - ( )); say more in handles")
+
+
+def channel_problems(channels: dict, bodies: dict) -> Iterator[str]:
     if list(channels) != list(PROBLEMS):
         yield f"channels: need exactly these problems, in this order: {', '.join(PROBLEMS)}"
     for problem, channel in channels.items():
         if not isinstance(channel.get("title"), str):
             yield f"channels.{problem}.title: write it as text"
+        if not channel.get("bodies"):
+            yield f"channels.{problem}.bodies: name at least one body"
         for n, entry in enumerate(channel.get("bodies", [])):
             if entry.get("id") not in bodies:
                 yield f"channels.{problem}.bodies.{n}.id = {entry.get('id')!r}: no such body"
             if not isinstance(entry.get("when"), str):
                 yield f"channels.{problem}.bodies.{n}.when: say when to go there"
-        if not channel.get("bodies"):
-            yield f"channels.{problem}.bodies: name at least one body"
-    emergency = region.get("emergency")
-    if not emergency or any(bodies.get(key, {}).get("short") is None for key in emergency):
-        yield "emergency: list the emergency numbers' bodies, each with a `short` description"
 
 
 def check_region(region: dict, where: str) -> None:
@@ -700,38 +705,39 @@ def render_changed(changed: list[PageInfo], content_dir: Path, templates_dir: Pa
 
 def check_links(site: Site, facts: dict[str, dict]) -> None:
     """Fail on a link to a page or an anchor that does not exist, naming file, line and link."""
-    by_url = site.by_url
     app_paths = set(site.config.get("app_paths", []))
     problems = []
     for info in site.pages:
         for target, line in facts[info.source]["links"]:
-            path, _, anchor = target.partition("#")
-            if path.endswith(".md"):
-                source = posixpath.normpath(posixpath.join(posixpath.dirname(info.source), path))
-                to = by_url.get(url_for(source))
-                if to is None or to.source != source:
-                    problems.append(f"{info.source}:{line}: link to '{target}': there is no page "
-                                    f"{source}; link to an existing .md file in content/")
-                    continue
-            elif path.startswith("/"):
-                if path.split("?")[0] in app_paths:
-                    continue
-                to = by_url.get(path)
-                if to is None:
-                    problems.append(f"{info.source}:{line}: link to '{target}': no page has that "
-                                    "URL; link to the page's .md file instead")
-                    continue
-            elif not path:
-                to = info
-            else:
-                problems.append(f"{info.source}:{line}: link to '{target}': link to a page by "
-                                "its .md file (e.g. process.md) or to an #anchor")
-                continue
-            if anchor and anchor not in facts[to.source]["anchors"]:
-                problems.append(f"{info.source}:{line}: link to '{target}': {to.source} has no "
-                                f"heading or id '{anchor}'")
+            problem = link_problem(info, target, site.by_url, app_paths, facts)
+            if problem:
+                problems.append(f"{info.source}:{line}: link to '{target}': {problem}")
     if problems:
         raise BuildError("broken links:\n  " + "\n  ".join(problems))
+
+
+def link_problem(info: PageInfo, target: str, by_url: dict[str, PageInfo], app_paths: set[str],
+                 facts: dict[str, dict]) -> str | None:
+    """What is wrong with one link on a page, or None."""
+    path, _, anchor = target.partition("#")
+    if path.endswith(".md"):
+        source = posixpath.normpath(posixpath.join(posixpath.dirname(info.source), path))
+        to = by_url.get(url_for(source))
+        if to is None or to.source != source:
+            return f"there is no page {source}; link to an existing .md file in content/"
+    elif path.startswith("/"):
+        if path.split("?")[0] in app_paths:
+            return None
+        to = by_url.get(path)
+        if to is None:
+            return "no page has that URL; link to the page's .md file instead"
+    elif not path:
+        to = info
+    else:
+        return "link to a page by its .md file (e.g. process.md) or to an #anchor"
+    if anchor and anchor not in facts[to.source]["anchors"]:
+        return f"{to.source} has no heading or id '{anchor}'"
+    return None
 
 
 def write_sitemap(site: Site) -> str:
@@ -824,6 +830,11 @@ def manifest_data(site: Site, facts: dict[str, dict], outputs: list[str]) -> dic
             "pages": {source: facts[source] for source in sorted(facts)}}
 
 
+def write_manifest(out_dir: Path, manifest: dict) -> None:
+    write_file(out_dir / MANIFEST,
+               json.dumps(manifest, ensure_ascii=False, sort_keys=True, default=str).encode())
+
+
 def write_new(path: Path, data: bytes) -> None:
     """Write a file that nobody else reads yet (staging): three system calls, not six."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
@@ -869,6 +880,12 @@ def changed_pages(site: Site, manifest: dict) -> list[PageInfo]:
     same_site = manifest.get("fingerprint") == site.fingerprint
     return [p for p in site.pages
             if not (same_site and cache.get(p.source, {}).get("digest") == p.digest)]
+
+
+def unchanged_facts(site: Site, manifest: dict, changed: list[PageInfo]) -> dict[str, dict]:
+    """What the last build found in the pages that are not rendered again (anchors, links)."""
+    rendered = {p.source for p in changed}
+    return {p.source: manifest["pages"][p.source] for p in site.pages if p.source not in rendered}
 
 
 def move_into_place(staging: Path, out_dir: Path, staged: list[str], clean: bool) -> list[Path]:
@@ -928,17 +945,18 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *,
     check_output_dir(out_dir, [content_dir, templates_dir, static_dir, config_path.parent,
                                regions_dir])
 
+    # Gather: every page's front matter, the site's facts, its region, what changed.
     manifest = {} if clean else load_manifest(out_dir)
     site = gather(content_dir, templates_dir, config_path, static_dir, regions_dir,
                   manifest.get("pages", {}))
     if strict and site.placeholders:
         raise BuildError(placeholder_report(site.placeholders))
     changed = changed_pages(site, manifest)
-    rendered = {p.source for p in changed}
-    facts = {p.source: manifest["pages"][p.source] for p in site.pages if p.source not in rendered}
+    facts = unchanged_facts(site, manifest, changed)
     result = BuildResult(skipped=len(site.pages) - len(changed),
                          placeholders=list(site.placeholders))
 
+    # Render what changed into a staging folder, check every link, move the pages into place.
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = make_staging(out_dir.parent)
     try:
@@ -949,15 +967,14 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
+    # The extras, then the contract (site.json) and the build's own manifest.
     extras = extra_files(site, static_dir)
     result.written += write_files(out_dir, extras)
     contract = contract_files(site)
     result.written += write_files(out_dir, contract)
-    outputs = set(page_outputs(site.pages)) | set(extras) | set(contract)
-    result.removed += remove_stale(out_dir, manifest.get("outputs", []), outputs)
-    write_file(out_dir / MANIFEST, json.dumps(manifest_data(site, facts, sorted(outputs)),
-                                              ensure_ascii=False, sort_keys=True,
-                                              default=str).encode())
+    outputs = sorted({*page_outputs(site.pages), *extras, *contract})
+    result.removed += remove_stale(out_dir, manifest.get("outputs", []), set(outputs))
+    write_manifest(out_dir, manifest_data(site, facts, outputs))
     return result
 
 

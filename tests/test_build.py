@@ -327,8 +327,9 @@ def test_site_json_gives_the_form_server_the_navigation_assets_editions_and_regi
     site = contract(out)
     assert site["version"] == 1 and site["base_url"] == "https://estate.test"
     assert site["editions"]["hans"] == {"lang": "zh-Hans", "prefix": "/zh-hans"}
-    [css] = site["assets"].values()
+    css = site["assets"]["style.css"]
     assert (out / css.lstrip("/")).is_file() and css.startswith("/static/style.")
+    assert all((out / path.lstrip("/")).is_file() for path in site["assets"].values())
     hrefs = [href for href, _ in collect(read(out, "steps/index.html")).nav]
     assert [item["url"] for item in site["nav"]["hant"]] == ["/", "/steps/", "/prep/", "/staff/"]
     assert len(hrefs) == len(site["nav"]["hant"]) + 1  # and 我要投訴
