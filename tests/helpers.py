@@ -87,6 +87,7 @@ FIXTURE_PAGES = {
 
 FIXTURE_CONFIG = """\
 base_url = "https://estate.test"
+region = "HK"
 app_paths = ["/complaint", "/follow-up"]
 [estate]
 name = "測試花園"
