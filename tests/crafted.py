@@ -1,0 +1,146 @@
+"""Evidence files made by real tools for the tests, and an independent reader of what is left.
+
+Clips are encoded by FFmpeg through PyAV; tags the encoder cannot write (QuickTime Keys, ID3,
+RIFF INFO, thumbnails, APP13) are written by exiftool; PDFs are built with pikepdf. What a
+cleaned file still says is read back with exiftool (`-a -G1 -ee -j`), never with the code that
+cleaned it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import av
+import pytest
+
+EXIFTOOL = shutil.which("exiftool")
+needs_exiftool = pytest.mark.skipif(
+    EXIFTOOL is None,
+    reason="exiftool is not installed (Debian package libimage-exiftool-perl; scripts/test "
+           "installs it)")
+
+# What a phone or an app writes into a recording, each value easy to find again.
+TITLE = "Lift stuck at 12B"
+ARTIST = "Chan Tai Man"
+LOCATION = "+22.2783+114.1747/"
+CLIP_METADATA = {"title": TITLE, "artist": ARTIST, "comment": "recorded by flat 12B",
+                 "location": LOCATION, "creation_time": "2024-03-15T14:30:00Z",
+                 "encoder": "SecretCam 1.0"}
+SECRETS = ("Lift stuck", "Chan", "12B", "22.27", "114.17", "2024", "SecretCam", "Lavf5",
+           "Lavf6", "Lavc")
+# (extension, PyAV muxer, video codec, audio codec, audio sample rate)
+CLIP_KINDS = [
+    ("mp4", "mp4", "h264", "aac", 16000),
+    ("mov", "mov", "h264", "aac", 16000),
+    ("hevc.mov", "mov", "hevc", "aac", 16000),
+    ("3gp", "3gp", "h264", "amr_nb", 8000),
+    ("webm", "webm", "libvpx-vp9", "libopus", 48000),
+    ("m4a", "ipod", None, "aac", 16000),
+    ("mp3", "mp3", None, "mp3", 16000),
+    ("wav", "wav", None, "pcm_s16le", 8000),
+    ("ogg", "ogg", None, "libopus", 48000),
+    ("amr", "amr", None, "amr_nb", 8000),
+]
+
+
+def make_clip(path: Path, muxer: str, video: str | None, audio: str | None, rate: int = 16000,
+              metadata: dict | None = None, seconds: float = 1.0, size=(64, 48)) -> Path:
+    """A short clip encoded by FFmpeg: changing grey frames at 10 fps and a 440 Hz tone."""
+    with av.open(str(path), "w", format=muxer) as out:
+        out.metadata.update(metadata or {})
+        video_stream = audio_stream = None
+        if video:  # every stream before the first packet: the header is written then
+            video_stream = out.add_stream(video, rate=10)
+            video_stream.width, video_stream.height = size
+            video_stream.pix_fmt = "yuv420p"
+        if audio:
+            audio_stream = out.add_stream(audio, rate=rate, layout="mono")
+        if video_stream:
+            for index in range(round(10 * seconds)):
+                frame = av.VideoFrame(*size, "yuv420p")
+                for number, plane in enumerate(frame.planes):
+                    plane.update(bytes([(index * 25 + number * 60) % 256]) * plane.buffer_size)
+                frame.pts = index
+                out.mux(video_stream.encode(frame))
+            out.mux(video_stream.encode())
+        if audio_stream:
+            context = audio_stream.codec_context
+            step = context.frame_size or 1024
+            for start in range(0, round(rate * seconds), step):
+                out.mux(audio_stream.encode(_tone(context, start, step)))
+            out.mux(audio_stream.encode())
+    return path
+
+
+def _tone(context, start: int, samples: int) -> av.AudioFrame:
+    layout = context.format.name
+    frame = av.AudioFrame(format=layout, layout="mono", samples=samples)
+    wave = [0.3 * math.sin((start + k) * 2 * math.pi * 440 / context.sample_rate)
+            for k in range(samples)]
+    if layout.startswith("flt"):
+        packed = struct.pack(f"<{samples}f", *wave)
+    elif layout.startswith("s16"):
+        packed = struct.pack(f"<{samples}h", *(int(v * 32767) for v in wave))
+    else:
+        packed = struct.pack(f"<{samples}i", *(int(v * 2**31) for v in wave))
+    frame.planes[0].update(packed.ljust(frame.planes[0].buffer_size, b"\0"))
+    frame.sample_rate, frame.pts = context.sample_rate, start
+    return frame
+
+
+def clip(tmp_path: Path, kind: str, metadata: dict | None = None, **options) -> Path:
+    """One clip of CLIP_KINDS (by extension), with CLIP_METADATA unless told otherwise."""
+    [(ext, muxer, video, audio, rate)] = [row for row in CLIP_KINDS if row[0] == kind]
+    path = tmp_path / f"original.{ext}"
+    metadata = CLIP_METADATA if metadata is None else metadata
+    return make_clip(path, muxer, video, audio, rate, metadata, **options)
+
+
+def exiftool(*arguments: str | Path) -> str:
+    result = subprocess.run([EXIFTOOL, *map(str, arguments)], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0 or not result.stderr.strip(), result.stderr
+    return result.stdout
+
+
+def write_tags(path: Path, *assignments: str) -> None:
+    """exiftool -TAG=VALUE ... in place."""
+    exiftool("-q", "-m", "-overwrite_original", *assignments, path)
+
+
+def read_tags(path: Path) -> dict[str, object]:
+    """Every tag exiftool finds, embedded documents included, as {"Group:Tag": value}; the
+    tags that describe the file rather than what it says of itself (name, size, exiftool's
+    own version, dates of the copy on disk) are left out."""
+    [tags] = json.loads(exiftool("-a", "-G1", "-ee", "-j", "-struct", path))
+    return {key: value for key, value in tags.items()
+            if key.split(":")[0] not in ("SourceFile", "System", "ExifTool", "File")}
+
+
+def leaks(tags: dict[str, object], secrets=SECRETS) -> list[str]:
+    """The tags whose value carries one of the secrets."""
+    return [f"{key}={value!r}" for key, value in tags.items()
+            if any(secret.lower() in json.dumps(value, ensure_ascii=False).lower()
+                   for secret in secrets)]
+
+
+def located(tags: dict[str, object]) -> list[str]:
+    """The tags that give a place: GPS, ISO 6709 coordinates, location atoms."""
+    return [f"{key}={value!r}" for key, value in tags.items()
+            if any(word in key.lower() for word in ("gps", "location", "coordinates"))
+            or any(number in str(value) for number in ("22.27", "114.17", "22 deg", "114 deg"))]
+
+
+def decoded_frames(path: Path) -> dict[str, int]:
+    """How many frames of each kind FFmpeg decodes from the file: proof that it still plays."""
+    counts = {"video": 0, "audio": 0}
+    with av.open(str(path)) as container:
+        for frame in container.decode(*container.streams.video, *container.streams.audio):
+            kind = "video" if isinstance(frame, av.VideoFrame) else "audio"
+            counts[kind] += 1
+    return counts
