@@ -31,7 +31,7 @@ LOCATION = "+22.2783+114.1747/"
 CLIP_METADATA = {"title": TITLE, "artist": ARTIST, "comment": "recorded by flat 12B",
                  "location": LOCATION, "creation_time": "2024-03-15T14:30:00Z",
                  "encoder": "SecretCam 1.0"}
-SECRETS = ("Lift stuck", "Chan", "12B", "22.27", "114.17", "2024", "SecretCam", "Lavf5",
+SECRETS = ("Lift stuck", "Chan Tai", "12B", "22.27", "114.17", "2024", "SecretCam", "Lavf5",
            "Lavf6", "Lavc")
 # (extension, PyAV muxer, video codec, audio codec, audio sample rate)
 CLIP_KINDS = [

@@ -70,8 +70,17 @@ def clean_media_file(source: Path, target: Path, ext: str, *, keep_metadata: boo
     Refuses with UncleanableFile (a message for the resident) a file that is not what its
     first bytes claim, uses a codec outside the accepted kinds, or is incomplete.
     """
+    try:
+        return _remuxed(source, target, ext, keep_metadata)
+    except UncleanableFile as refusal:
+        if str(refusal) == MEDIA_REFUSAL and _iso_boxes_cut_short(source):
+            raise UncleanableFile(MEDIA_TRUNCATED) from refusal
+        raise
+
+
+def _remuxed(source: Path, target: Path, ext: str, keep_metadata: bool) -> MediaFile:
     demuxer, muxer, video_codecs, audio_codecs = _CONTAINERS[ext]
-    with _opened(source, demuxer, ext) as inp:
+    with _opened(source, demuxer) as inp:
         kept = _streams_to_keep(inp, video_codecs, audio_codecs)
         family = "video" if any(s.type == "video" for s in kept) else "audio"
         real_ext = "m4a" if ext == "mp4" and family == "audio" else ext
@@ -92,12 +101,11 @@ def clean_media_file(source: Path, target: Path, ext: str, *, keep_metadata: boo
 
 
 @contextlib.contextmanager
-def _opened(path: Path, demuxer: str, ext: str) -> Iterator[av.container.InputContainer]:
+def _opened(path: Path, demuxer: str) -> Iterator[av.container.InputContainer]:
     try:
         container = av.open(str(path), format=demuxer, metadata_errors="replace")
     except (av.FFmpegError, ValueError, OSError) as error:
-        cut_short = demuxer == "mov" and _iso_boxes_cut_short(path)
-        raise UncleanableFile(MEDIA_TRUNCATED if cut_short else MEDIA_REFUSAL) from error
+        raise UncleanableFile(MEDIA_REFUSAL) from error
     with container:
         yield container
 
@@ -107,12 +115,14 @@ _ISO_TOP_LEVEL = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid",
 
 
 def _iso_boxes_cut_short(path: Path) -> bool:
-    """Whether an MP4/MOV that FFmpeg cannot open is a real one that ends too soon: its
+    """Whether a file FFmpeg cannot read is a real MP4/MOV that ends too soon: its
     top-level boxes are all known ones, and the last runs past the end or the movie header
     (moov, written last by most cameras) never came. A fake body is not called incomplete."""
     size = path.stat().st_size
     position, seen = 0, set()
     with path.open("rb") as file:
+        if file.read(8)[4:8] != b"ftyp":
+            return False
         while position + 8 <= size:
             file.seek(position)
             header = file.read(16)
