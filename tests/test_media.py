@@ -177,7 +177,9 @@ def test_fake_media_with_the_right_first_bytes_is_refused(tmp_path, ext, data):
     fake.write_bytes(data)
     with pytest.raises(UncleanableFile) as refusal:
         clean_media_file(fake, tmp_path / f"out.{ext}", ext, keep_metadata=True)
-    assert str(refusal.value) == MEDIA_REFUSAL
+    # a body of garbage after a real header reads as a damaged recording
+    assert str(refusal.value) == MEDIA_REFUSAL or ext == "amr" and str(refusal.value) == (
+        MEDIA_TRUNCATED)
 
 
 def test_a_codec_outside_the_accepted_kinds_is_refused(tmp_path):
