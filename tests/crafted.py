@@ -144,3 +144,72 @@ def decoded_frames(path: Path) -> dict[str, int]:
             kind = "video" if isinstance(frame, av.VideoFrame) else "audio"
             counts[kind] += 1
     return counts
+
+
+# --- PDFs ------------------------------------------------------------------------------------
+
+PDF_AUTHOR = "Chan Tai Man"
+PDF_NOTE = "note from flat 12B"
+PDF_FIELD_VALUE = "Chan Tai Man, 9123 4567"
+
+
+def pdf_with_everything(photo: bytes, open_action=None) -> bytes:
+    """A one-page PDF that carries what a resident's PDF may carry besides its page: document
+    information, XMP, an annotation with an author and a note, a filled form field, and a
+    camera JPEG (EXIF with GPS, XMP, a comment) drawn on the page."""
+    import io
+
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name, String
+    from PIL import Image
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    page = pdf.pages[0]
+    with Image.open(io.BytesIO(photo)) as image:
+        width, height = image.size
+    picture = pdf.make_stream(photo, Type=Name.XObject, Subtype=Name.Image, Width=width,
+                              Height=height, ColorSpace=Name.DeviceRGB, BitsPerComponent=8,
+                              Filter=Name.DCTDecode)
+    page.obj.Resources = Dictionary(XObject=Dictionary(Im0=picture))
+    page.obj.Contents = pdf.make_stream(b"q 160 0 0 80 20 60 cm /Im0 Do Q")
+    note = pdf.make_indirect(Dictionary(
+        Type=Name.Annot, Subtype=Name.Text, Rect=Array([10, 10, 30, 30]),
+        T=String(PDF_AUTHOR), Contents=String(PDF_NOTE), M=String("D:20240315143000+08'00'")))
+    field = pdf.make_indirect(Dictionary(
+        Type=Name.Annot, Subtype=Name.Widget, FT=Name.Tx, T=String("resident"),
+        V=String(PDF_FIELD_VALUE), Rect=Array([40, 10, 190, 30]), P=page.obj))
+    page.obj.Annots = Array([note, field])
+    pdf.Root.AcroForm = Dictionary(Fields=Array([field]))
+    if open_action is not None:
+        pdf.Root.OpenAction = open_action
+    xmp = ('<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+           '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+           'xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="22,16.698N" '
+           'exif:GPSLongitude="114,10.482E">'
+           f'<dc:creator><rdf:Seq><rdf:li>{PDF_AUTHOR}</rdf:li></rdf:Seq></dc:creator>'
+           '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>')
+    pdf.Root.Metadata = pdf.make_stream(xmp.encode(), Type=Name.Metadata, Subtype=Name.XML)
+    pdf.docinfo["/Author"] = PDF_AUTHOR
+    pdf.docinfo["/Title"] = "Complaint by flat 12B"
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def pdf_images(data: bytes) -> list[bytes]:
+    """The raw bytes of every image in the PDF, as they are stored (a JPEG stays a JPEG)."""
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [obj.read_raw_bytes() for obj in pdf.objects
+                if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image"]
+
+
+def tags_of_bytes(tmp_path: Path, data: bytes, name: str) -> dict[str, object]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return read_tags(path)
