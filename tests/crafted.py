@@ -102,8 +102,12 @@ def clip(tmp_path: Path, kind: str, metadata: dict | None = None, **options) -> 
 
 
 def exiftool(*arguments: str | Path) -> str:
-    result = subprocess.run([EXIFTOOL, *map(str, arguments)], capture_output=True, text=True,
-                            timeout=60, check=False)
+    return exiftool_bytes(*arguments).decode("utf-8")
+
+
+def exiftool_bytes(*arguments: str | Path) -> bytes:
+    result = subprocess.run([EXIFTOOL, *map(str, arguments)], capture_output=True, timeout=60,
+                            check=False)
     assert result.returncode == 0 or not result.stderr.strip(), result.stderr
     return result.stdout
 
