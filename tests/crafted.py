@@ -101,6 +101,17 @@ def clip(tmp_path: Path, kind: str, metadata: dict | None = None, **options) -> 
     return make_clip(path, muxer, video, audio, rate, metadata, **options)
 
 
+def with_apple_location(path):
+    """Add what an iPhone writes and FFmpeg does not: QuickTime Keys with an ISO 6709
+    location, a title and an author, and the location again in ©xyz."""
+    write_tags(path, "-Keys:GPSCoordinates=22.2783, 114.1747, 10", "-Keys:Title=Lift stuck",
+               "-Keys:Author=Chan Tai Man", "-UserData:GPSCoordinates=22.2783, 114.1747",
+               "-ItemList:GPSCoordinates=22.2783, 114.1747", "-UserData:Author=Chan Tai Man")
+    tags = read_tags(path)
+    assert located(tags) and leaks(tags), "exiftool wrote the tags the test needs"
+    return path
+
+
 def exiftool(*arguments: str | Path) -> str:
     return exiftool_bytes(*arguments).decode("utf-8")
 

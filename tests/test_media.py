@@ -17,6 +17,7 @@ from crafted import (
     located,
     needs_exiftool,
     read_tags,
+    with_apple_location,
     write_tags,
 )
 from helpers import camera_photo
@@ -36,17 +37,6 @@ TITLED_KINDS = ["mp4", "mov", "hevc.mov", "m4a", "webm", "mp3", "wav", "ogg"]
 
 def ext_of(kind: str) -> str:
     return kind.rsplit(".", 1)[-1]
-
-
-def with_apple_location(path):
-    """Add what an iPhone writes and FFmpeg does not: QuickTime Keys with an ISO 6709
-    location, a title and an author, and the location again in ©xyz."""
-    write_tags(path, "-Keys:GPSCoordinates=22.2783, 114.1747, 10", "-Keys:Title=Lift stuck",
-               "-Keys:Author=Chan Tai Man", "-UserData:GPSCoordinates=22.2783, 114.1747",
-               "-ItemList:GPSCoordinates=22.2783, 114.1747", "-UserData:Author=Chan Tai Man")
-    tags = read_tags(path)
-    assert located(tags) and leaks(tags), "exiftool wrote the tags the test needs"
-    return path
 
 
 def cleaned(tmp_path, original, kind, keep_metadata):
