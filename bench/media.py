@@ -53,41 +53,66 @@ def make_photo(path: Path, size: int = 3 * 1024 * 1024) -> Path:
 
 
 def make_mp4(path: Path, size: int = 20 * 1024 * 1024, seconds: float = 60.0) -> Path:
-    """A real H.264 + AAC MP4 of about `size` bytes and `seconds` long, with the title, time
-    and location a phone writes. Thirty noise pictures are encoded once (every one a key
+    """A real H.264 + AAC MP4 of about `size` bytes and `seconds` long at 30 pictures a second
+    (as many packets as a phone's clip), with the title, time and location a phone writes.
+    Thirty noise pictures, sized to give the bitrate, are encoded once (every one a key
     frame) and repeated, so making 100 MB takes seconds; FFmpeg decodes it like any clip."""
     import av
 
+    fps, frames = 30, max(1, round(30 * seconds))
+    width, height = _picture_size(size / frames, 1.5)
+    width, height = _picture_size(size / frames, _noise_bytes_per_pixel(width, height))
     rng = random.Random(20)
-    width, height, distinct = 640, 360, 30
     with av.open(str(path), "w", format="mp4") as out:
         out.metadata.update(LOCATION_METADATA)
-        video = out.add_stream("libx264", rate=30, options={"preset": "ultrafast", "g": "1"})
+        video = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "g": "1"})
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         audio = out.add_stream("aac", rate=48000, layout="mono")
         pictures = []
-        for index in range(distinct):
+        for index in range(30):
             frame = av.VideoFrame(width, height, "yuv420p")
             for plane in frame.planes:
                 plane.update(rng.randbytes(plane.buffer_size))
             frame.pts = index
             pictures += video.encode(frame)
-        pictures += video.encode()
+        pictures = [bytes(packet) for packet in pictures + video.encode()]
         sounds = _one_second_of_sound(audio)
-        pictures = [bytes(packet) for packet in pictures]
-        frames = max(1, int(size / (sum(map(len, pictures)) / len(pictures))))
         tick = Fraction(1, 90000)
-        step = Fraction(seconds).limit_denominator(1000) / frames / tick  # ticks per picture
-        second, sound_pts = -1, 0
+        step = 90000 // fps
+        sound_pts = 0
         for index in range(frames):  # interleaved a second at a time, as a camera writes
-            if int(index * step * tick) > second:
-                second += 1
+            if index % fps == 0:
                 for data in sounds:
                     _mux(out, audio, data, sound_pts, Fraction(1, 48000), duration=1024)
                     sound_pts += 1024
-            _mux(out, video, pictures[index % len(pictures)], int(index * step), tick,
-                 duration=int(step), key=True)
+            _mux(out, video, pictures[index % len(pictures)], index * step, tick,
+                 duration=step, key=True)
     return path
+
+
+def _picture_size(picture_bytes: float, bytes_per_pixel: float) -> tuple[int, int]:
+    height = max(16, int((picture_bytes / bytes_per_pixel * 9 / 16) ** 0.5) // 2 * 2)
+    return height * 16 // 9 // 2 * 2, height
+
+
+def _noise_bytes_per_pixel(width: int, height: int) -> float:
+    """What x264 makes of noise pictures of this size (about a byte a pixel)."""
+    import av
+
+    encoder = av.CodecContext.create("libx264", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    encoder.time_base = Fraction(1, 30)
+    encoder.options = {"preset": "ultrafast", "g": "1"}
+    rng = random.Random(1)
+    packets = []
+    for index in range(10):
+        frame = av.VideoFrame(width, height, "yuv420p")
+        for plane in frame.planes:
+            plane.update(rng.randbytes(plane.buffer_size))
+        frame.pts = index
+        packets += encoder.encode(frame)
+    packets += encoder.encode(None)
+    return sum(packet.size for packet in packets) / len(packets) / (width * height)
 
 
 def _mux(out, stream, data: bytes, pts: int, time_base, duration: int = 0, key: bool = False):
