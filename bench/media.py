@@ -246,11 +246,13 @@ def main() -> int:
         bomb = work / "bomb.png"
         bomb.write_bytes(bomb_png())
         cases = [
-            (f"remux a {args.size_mb} MB video, 脫敏 (no metadata)", "remux", video),
-            (f"remux a {args.size_mb} MB video, location only", "remux-keep", video),
+            (f"remux a {video.stat().st_size / 2**20:.0f} MiB video, 脫敏 (no metadata)",
+             "remux", video),
+            (f"remux a {video.stat().st_size / 2**20:.0f} MiB video, location only",
+             "remux-keep", video),
             (f"six 9000×9000 PNGs ({bomb.stat().st_size // 1024} KB each), 脫敏", "bombs",
              bomb),
-            ("one 9000×9000 PNG decoded (no bound, as before)", "decode", bomb),
+            ("one 9000×9000 PNG rebuilt, were there no bound", "decode", bomb),
             ("a 12 MP photo rebuilt (脫敏)", "decode", photo_of(work / "12mp.jpg", 12)),
             ("a 40 MP photo rebuilt (脫敏, the bound)", "decode", photo_of(work / "40mp.jpg", 40)),
         ]
