@@ -68,13 +68,8 @@ def make_mp4(path: Path, size: int = 20 * 1024 * 1024, seconds: float = 60.0) ->
         video = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "g": "1"})
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         audio = out.add_stream("aac", rate=48000, layout="mono")
-        pictures = []
-        for index in range(30):
-            frame = av.VideoFrame(width, height, "yuv420p")
-            for plane in frame.planes:
-                plane.update(rng.randbytes(plane.buffer_size))
-            frame.pts = index
-            pictures += video.encode(frame)
+        pictures = [packet for index in range(30)
+                    for packet in video.encode(_noise_picture(width, height, rng, index))]
         pictures = [bytes(packet) for packet in pictures + video.encode()]
         sounds = _one_second_of_sound(audio)
         tick = Fraction(1, 90000)
@@ -104,15 +99,20 @@ def _noise_bytes_per_pixel(width: int, height: int) -> float:
     encoder.time_base = Fraction(1, 30)
     encoder.options = {"preset": "ultrafast", "g": "1"}
     rng = random.Random(1)
-    packets = []
-    for index in range(10):
-        frame = av.VideoFrame(width, height, "yuv420p")
-        for plane in frame.planes:
-            plane.update(rng.randbytes(plane.buffer_size))
-        frame.pts = index
-        packets += encoder.encode(frame)
+    packets = [packet for index in range(10)
+               for packet in encoder.encode(_noise_picture(width, height, rng, index))]
     packets += encoder.encode(None)
     return sum(packet.size for packet in packets) / len(packets) / (width * height)
+
+
+def _noise_picture(width: int, height: int, rng: random.Random, pts: int):
+    import av
+
+    frame = av.VideoFrame(width, height, "yuv420p")
+    for plane in frame.planes:
+        plane.update(rng.randbytes(plane.buffer_size))
+    frame.pts = pts
+    return frame
 
 
 def _mux(out, stream, data: bytes, pts: int, time_base, duration: int = 0, key: bool = False):

@@ -45,12 +45,16 @@ def cleaned(tmp_path, original, kind, keep_metadata):
     return target, media
 
 
+def tagged_clip(tmp_path, kind):
+    """A clip of this kind with every tag FFmpeg and (for MP4 and MOV) exiftool can write."""
+    original = clip(tmp_path, kind)
+    return with_apple_location(original) if kind in ISO_KINDS else original
+
+
 @needs_exiftool
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_deidentified_recording_keeps_no_metadata_at_all_and_still_plays(tmp_path, kind):
-    original = clip(tmp_path, kind)
-    if kind in ISO_KINDS:
-        with_apple_location(original)
+    original = tagged_clip(tmp_path, kind)
     before = read_tags(original)
     assert kind == "amr" or leaks(before), "the original carries the metadata"
     target, media = cleaned(tmp_path, original, kind, keep_metadata=False)
@@ -68,9 +72,7 @@ def test_a_deidentified_recording_keeps_no_metadata_at_all_and_still_plays(tmp_p
 @needs_exiftool
 @pytest.mark.parametrize("kind", KINDS)
 def test_without_deidentification_only_the_location_goes(tmp_path, kind):
-    original = clip(tmp_path, kind)
-    if kind in ISO_KINDS:
-        with_apple_location(original)
+    original = tagged_clip(tmp_path, kind)
     target, media = cleaned(tmp_path, original, kind, keep_metadata=True)
     after = read_tags(target)
     assert located(after) == []

@@ -101,13 +101,21 @@ def test_without_deidentification_a_pdf_loses_only_its_locations(tmp_path):
         assert len(pdf.pages[0].obj.Annots) == 2  # the notes stay where nobody asked
 
 
-def test_a_pdf_with_no_location_comes_back_unchanged_without_deidentification():
+def made_pdf(edit=None, pages: int = 1, **save_options) -> bytes:
+    """A PDF of blank pages, changed by edit(pdf) before it is saved."""
     pdf = pikepdf.new()
-    pdf.add_blank_page()
-    pdf.docinfo["/Title"] = "Minutes"
+    for _ in range(pages):
+        pdf.add_blank_page()
+    if edit:
+        edit(pdf)
     out = io.BytesIO()
-    pdf.save(out)
-    assert strip_pdf_gps(out.getvalue()) == out.getvalue()
+    pdf.save(out, **save_options)
+    return out.getvalue()
+
+
+def test_a_pdf_with_no_location_comes_back_unchanged_without_deidentification():
+    data = made_pdf(lambda pdf: pdf.docinfo.__setitem__("/Title", "Minutes"))
+    assert strip_pdf_gps(data) == data
 
 
 def action(kind: str, **entries) -> Dictionary:
@@ -130,20 +138,16 @@ REFUSED_ACTIONS = {
 
 
 def pdf_with(open_action=None, link_action=None, page_trigger=None) -> bytes:
-    pdf = pikepdf.new()
-    pdf.add_blank_page()
-    pdf.add_blank_page()
-    if open_action is not None:
-        pdf.Root.OpenAction = open_action
-    if link_action is not None:
-        link = Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=Array([0, 0, 50, 50]),
-                          A=link_action)
-        pdf.pages[0].obj.Annots = Array([pdf.make_indirect(link)])
-    if page_trigger is not None:
-        pdf.pages[0].obj.AA = Dictionary(O=page_trigger)
-    out = io.BytesIO()
-    pdf.save(out)
-    return out.getvalue()
+    def edit(pdf):
+        if open_action is not None:
+            pdf.Root.OpenAction = open_action
+        if link_action is not None:
+            link = Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=Array([0, 0, 50, 50]),
+                              A=link_action)
+            pdf.pages[0].obj.Annots = Array([pdf.make_indirect(link)])
+        if page_trigger is not None:
+            pdf.pages[0].obj.AA = Dictionary(O=page_trigger)
+    return made_pdf(edit, pages=2)
 
 
 @pytest.mark.parametrize("where", ["open_action", "link_action", "page_trigger"])
@@ -176,45 +180,34 @@ def test_moving_within_the_document_is_allowed(navigation):
 
 
 def test_an_open_action_that_is_a_plain_destination_is_allowed():
-    pdf = pikepdf.new()
-    pdf.add_blank_page()
-    pdf.Root.OpenAction = Array([pdf.pages[0].obj, Name.Fit])
-    out = io.BytesIO()
-    pdf.save(out)
-    check_pdf(out.getvalue())
+    def edit(pdf):
+        pdf.Root.OpenAction = Array([pdf.pages[0].obj, Name.Fit])
+    check_pdf(made_pdf(edit))
 
 
 def test_an_encrypted_pdf_is_refused_with_a_message_about_the_password():
-    pdf = pikepdf.new()
-    pdf.add_blank_page()
-    out = io.BytesIO()
-    pdf.save(out, encryption=pikepdf.Encryption(owner="owner", user=""))
+    data = made_pdf(encryption=pikepdf.Encryption(owner="owner", user=""))
     for function in (check_pdf, clean_pdf, strip_pdf_gps):
         with pytest.raises(UncleanableFile) as refusal:
-            function(out.getvalue())
+            function(data)
         assert str(refusal.value) == PDF_LOCKED
 
 
 def test_an_embedded_file_is_refused():
-    pdf = pikepdf.new()
-    pdf.add_blank_page()
-    pdf.attachments["payload.exe"] = pikepdf.AttachedFileSpec(pdf, b"MZ\x90\x00")
-    out = io.BytesIO()
-    pdf.save(out)
+    def edit(pdf):
+        pdf.attachments["payload.exe"] = pikepdf.AttachedFileSpec(pdf, b"MZ\x90\x00")
     with pytest.raises(UncleanableFile) as refusal:
-        check_pdf(out.getvalue())
+        check_pdf(made_pdf(edit))
     assert str(refusal.value) == PDF_ACTIVE
 
 
 def test_a_structure_element_attribute_is_not_taken_for_an_action():
-    pdf = pikepdf.new()
-    pdf.add_blank_page()
-    element = Dictionary(Type=Name.StructElem, S=Name.P,
-                         A=Dictionary(O=Name.Layout, S=Name.Whatever))
-    pdf.Root.StructTreeRoot = Dictionary(Type=Name.StructTreeRoot, K=pdf.make_indirect(element))
-    out = io.BytesIO()
-    pdf.save(out)
-    check_pdf(out.getvalue())
+    def edit(pdf):
+        element = Dictionary(Type=Name.StructElem, S=Name.P,
+                             A=Dictionary(O=Name.Layout, S=Name.Whatever))
+        pdf.Root.StructTreeRoot = Dictionary(Type=Name.StructTreeRoot,
+                                             K=pdf.make_indirect(element))
+    check_pdf(made_pdf(edit))
 
 
 @needs_exiftool

@@ -23,6 +23,12 @@ def saved(tmp_path, data: bytes, name: str):
     return path
 
 
+def stripped_tags(tmp_path, path):
+    """The photo at path without its location, saved beside it; and what exiftool reads."""
+    stripped = saved(tmp_path, strip_gps(path.read_bytes()), "stripped" + path.suffix)
+    return stripped, read_tags(stripped)
+
+
 def thumbnail_tags(tmp_path, path) -> dict:
     thumbnail = exiftool_bytes("-b", "-ThumbnailImage", path)
     return read_tags(saved(tmp_path, thumbnail, "thumbnail.jpg")) if thumbnail else {}
@@ -38,9 +44,7 @@ def photo_with_a_located_thumbnail(tmp_path):
 
 
 def test_the_thumbnails_own_gps_is_removed_and_the_thumbnail_kept(tmp_path):
-    main = photo_with_a_located_thumbnail(tmp_path)
-    stripped = saved(tmp_path, strip_gps(main.read_bytes()), "stripped.jpg")
-    tags = read_tags(stripped)
+    stripped, tags = stripped_tags(tmp_path, photo_with_a_located_thumbnail(tmp_path))
     assert located(tags) == []
     assert tags["IFD0:Model"] == CAMERA_MODEL
     thumbnail = thumbnail_tags(tmp_path, stripped)
@@ -59,10 +63,9 @@ def test_a_deidentified_photo_has_no_thumbnail_and_no_tag(tmp_path):
 
 
 def test_photoshops_copies_of_exif_and_xmp_lose_their_gps(tmp_path):
-    original = with_photoshop_copies(camera_photo())
-    assert len(located(read_tags(saved(tmp_path, original, "original.jpg")))) > 4
-    stripped = saved(tmp_path, strip_gps(original), "stripped.jpg")
-    tags = read_tags(stripped)
+    original = saved(tmp_path, with_photoshop_copies(camera_photo()), "original.jpg")
+    assert len(located(read_tags(original))) > 4
+    _, tags = stripped_tags(tmp_path, original)
     assert located(tags) == []
     assert tags["IFD0:Model"] == CAMERA_MODEL
 
@@ -72,8 +75,7 @@ def test_iptc_and_xmp_written_by_exiftool_lose_only_the_location(tmp_path):
     write_tags(photo, "-IPTC:By-line=Chan Tai Man", "-IPTC:Caption-Abstract=lift at 12B",
                "-XMP:GPSLatitude=22.2783", "-XMP:GPSLongitude=114.1747",
                "-XMP:Creator=Chan Tai Man")
-    stripped = saved(tmp_path, strip_gps(photo.read_bytes()), "stripped.jpg")
-    tags = read_tags(stripped)
+    _, tags = stripped_tags(tmp_path, photo)
     assert located(tags) == []
     assert tags["IPTC:By-line"] == "Chan Tai Man"  # not a location: kept without 脫敏
     cleaned, _ = clean_image(photo.read_bytes())
@@ -94,9 +96,7 @@ def png(tmp_path):
 
 
 def test_png_text_exif_and_xmp_lose_their_location(tmp_path):
-    path = png(tmp_path)
-    stripped = saved(tmp_path, strip_gps(path.read_bytes()), "stripped.png")
-    tags = read_tags(stripped)
+    stripped, tags = stripped_tags(tmp_path, png(tmp_path))
     assert located(tags) == []
     assert tags["PNG:Title"] == "lift at 12B" and tags["PNG:Author"] == "Chan Tai Man"
     with Image.open(stripped) as image:
@@ -119,8 +119,7 @@ def test_webp_and_heic_tagged_by_exiftool_lose_their_location(tmp_path, image_fo
     write_tags(path, "-XMP:GPSLatitude=22.2783", "-XMP:GPSLongitude=114.1747",
                "-EXIF:GPSLatitude=22.2783", "-EXIF:GPSLatitudeRef=N")
     assert located(read_tags(path))
-    stripped = saved(tmp_path, strip_gps(path.read_bytes()), f"stripped.{image_format}")
-    assert located(read_tags(stripped)) == []
+    assert located(stripped_tags(tmp_path, path)[1]) == []
 
 
 def test_the_pixel_count_is_read_without_decoding(tmp_path):
