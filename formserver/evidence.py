@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .privacy.media import clean_media_file
-from .privacy.pdfs import check_pdf, clean_pdf, strip_pdf_gps
+from .privacy.pdfs import clean_pdf, strip_pdf_gps
 from .privacy.photos import clean_image, photo_capture_time, photo_pixels, strip_gps
 from .privacy.uncleanable import UncleanableFile, sha256_hex
 from .sanitize import one_line
@@ -145,10 +145,8 @@ def prepare(data: bytes, ext: str, anonymize: bool) -> Evidence:
     if family == "image":
         captured = None if anonymize else photo_capture_time(data)
         item = replace(item, data=strip_gps(data), gps_removed=True, captured_at=captured)
-    else:
-        check_pdf(data)
-        if not anonymize:
-            item = replace(item, data=strip_pdf_gps(data), gps_removed=True)
+    elif not anonymize:  # (both PDF cleaners refuse an active or encrypted PDF first)
+        item = replace(item, data=strip_pdf_gps(data), gps_removed=True)
     return deidentify_file(item) if anonymize else item
 
 

@@ -243,3 +243,16 @@ def test_a_pdf_with_a_password_is_refused():
 def test_files_that_are_not_pdfs_are_refused(data):
     with pytest.raises(UncleanableFile):
         clean_pdf(data)
+
+
+def test_an_unreadable_photoshop_segment_goes_whole_and_the_photo_is_kept():
+    import struct
+
+    body = b"Photoshop 3.0\x008BIM\x04\x22\x00\x00\xff\xff\xff\xffGPS copy cut short"
+    segment = b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
+    original = camera_photo()
+    stripped = strip_gps(original[:2] + segment + original[2:])
+    assert b"Photoshop 3.0" not in stripped and b"GPS copy" not in stripped
+    with Image.open(io.BytesIO(stripped)) as image:
+        assert image.getexif()[MODEL] == CAMERA_MODEL
+        assert not image.getexif().get_ifd(GPS_IFD)

@@ -72,7 +72,13 @@ def _clean_ifd(tiff: bytearray, base: int, position: int, order: str, depth: int
         index += 1
     if len(thumbnail) == 2 and depth == 0:
         start = base + thumbnail[_THUMBNAIL_OFFSET]
-        neutralise_jpeg_metadata(tiff, start, start + thumbnail[_THUMBNAIL_LENGTH], depth + 1)
+        stop = start + thumbnail[_THUMBNAIL_LENGTH]
+        try:
+            neutralise_jpeg_metadata(tiff, start, stop, depth + 1)
+        except (ValueError, KeyError, IndexError, struct.error):
+            if stop > len(tiff):
+                raise
+            tiff[start:stop] = bytes(stop - start)  # an unreadable thumbnail is blanked
     (next_ifd,) = struct.unpack_from(order + "I", tiff, end - 4)
     return next_ifd
 

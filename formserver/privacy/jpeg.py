@@ -85,7 +85,10 @@ def _segment_without_gps(marker: int, segment: bytes) -> bytes:
     if marker == 0xE2 and payload.startswith(b"MPF\x00"):  # index of the images dropped after EOI
         return b""
     if marker == 0xED and payload.startswith(_PHOTOSHOP_HEADER):
-        resources = _photoshop_without_gps(payload[len(_PHOTOSHOP_HEADER) :])
+        try:
+            resources = _photoshop_without_gps(payload[len(_PHOTOSHOP_HEADER) :])
+        except (ValueError, KeyError, IndexError, struct.error):
+            return b""  # unreadable: it goes whole rather than the photo being refused
         body = _PHOTOSHOP_HEADER + resources
         return b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
     return segment

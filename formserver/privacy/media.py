@@ -68,7 +68,8 @@ def clean_media_file(source: Path, target: Path, ext: str, *, keep_metadata: boo
     keep_metadata=False: nothing but the pictures and the sound (de-identification).
     keep_metadata=True: titles, dates and the like stay; every location goes.
     Refuses with UncleanableFile (a message for the resident) a file that is not what its
-    first bytes claim, uses a codec outside the accepted kinds, or is incomplete.
+    first bytes claim, uses a codec outside the accepted kinds, or is incomplete; target may
+    then be left half-written, for the caller to delete.
     """
     try:
         return _remuxed(source, target, ext, keep_metadata)
