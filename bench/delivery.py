@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/delivery.py [--messages 1000] [--rounds 3]
 
-Each round spools 1,000 real complaint emails (formserver.mailer.build_message, through
+Each round spools 1,000 real complaint emails (formserver.messages.build_message, through
 formserver.spool.spool_message: fsynced, on disk) and times, each in a fresh child process:
 
     deliverer   formserver.delivery.deliver_once: what `flask --app formserver deliver` runs
@@ -32,31 +32,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import PYTHON, ROOT, median, mib, print_machine, table  # noqa: E402
+from helpers import app_config  # noqa: E402
 
 
 def config_for(folder: Path, smtp_port: int) -> dict:
-    return {
-        "SECRET_KEY": "bench-" + "0" * 40,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": smtp_port,
-        "SMTP_TIMEOUT": 30,
-        "MAIL_FROM": "complaints@bench.example.org",
-        "OFFICE_EMAIL": "office@bench.example.org",
-        "COMMITTEE_EMAIL": "committee@bench.example.org",
-        "SPOOL_DIR": str(folder / "spool"),
-        "MAILDIR": str(folder / "maildir"),
-        "STATS_DB": str(folder / "stats.sqlite"),
-        "DRAFT_DIR": str(folder / "drafts"),
-        "SITE_DIR": str(folder),
-        "SERVE_SITE": False,
-        "DELIVER_IN_PROCESS": False,
-    }
+    return app_config(folder, smtp_port, folder, SMTP_TIMEOUT=30, SERVE_SITE=False)
 
 
 def make_messages(n: int) -> list[tuple[str, bytes]]:
     from formserver import create_app
-    from formserver.complaints import Complaint, local_now, new_reference, next_working_day
-    from formserver.mailer import build_message
+    from formserver.complaint import Complaint
+    from formserver.messages import build_message
+    from formserver.vocabulary import new_reference
+    from formserver.workdays import local_now, next_working_day
 
     folder = Path(tempfile.mkdtemp())
     try:
@@ -95,7 +83,7 @@ def child(mode: str, folder: Path, port: int) -> None:
     """Run in a fresh process: deliver (or send) everything, print seconds and peak memory."""
     from formserver import create_app, spool
     from formserver.delivery import deliver_once
-    from formserver.mailer import envelope
+    from formserver.senders import envelope
 
     config = config_for(folder, port)
     app = create_app(config)

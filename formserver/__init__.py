@@ -31,16 +31,18 @@ def create_app(test_config: dict | None = None) -> Flask:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     csrf.init_app(app)
 
-    from . import cli, errors, layout, ratelimit, security, views
+    from . import cli, errors, ratelimit, security, site
+    from .views import complaints, follow_ups
 
     security.init_app(app)
-    layout.init_app(app)
+    site.init_app(app)
     errors.init_app(app)
-    app.register_blueprint(views.bp)
+    app.register_blueprint(complaints.bp)
+    app.register_blueprint(follow_ups.bp)
     ratelimit.init_app(app)
     cli.init_app(app)
     if app.config["SERVE_SITE"]:
-        views.serve_site(app)
+        site.serve_site(app)
     if app.config["DELIVER_IN_PROCESS"]:
         start_delivery_with_first_request(app)
     return app

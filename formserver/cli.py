@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import delivery, spool, stats
-from .forms import CATEGORIES
+from .vocabulary import CATEGORIES
 
 
 def when(timestamp: float | None) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .forms import CATEGORIES, RECIPIENTS
+from .vocabulary import CATEGORIES, RECIPIENTS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024

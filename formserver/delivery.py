@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import drafts, spool, stats
-from .mailer import sender_for
+from .senders import sender_for
 
 log = logging.getLogger(__name__)
 DAY = 86400

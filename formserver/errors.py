@@ -8,13 +8,10 @@ import math
 import time
 import traceback
 
-from flask import Flask, current_app, redirect, render_template, request
-from flask_wtf.csrf import CSRFError
+from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .forms import ComplaintForm
-from .layout import page
-from .views import form_page
+from .site import page
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +53,6 @@ def retry_hint() -> str:
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_failed(error):
-        if request.method == "POST" and request.path == "/complaint":
-            # Keep every answer: a resident may have spent an hour writing.
-            form = ComplaintForm(formdata=request.form)
-            return form_page(form, 400, notice="csrf-expired")
-        if request.method == "POST" and request.path == "/complaint/send":
-            return redirect("/complaint/review", 303)  # a fresh token; the draft says the rest
-        return error_page(400)
-
     @app.errorhandler(HTTPException)
     def http_error(error):
         extra = ""

@@ -1,8 +1,8 @@
-"""The complaint form: fields, limits and messages (Traditional Chinese)."""
+"""The forms: fields, validators and their messages (Traditional Chinese). The words they
+choose from are in vocabulary.py."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import phonenumbers
@@ -24,21 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from .sanitize import one_line, plain_text
-
-RECIPIENTS = {"office": "物業管理處", "committee": "業主委員會"}
-CATEGORIES = {
-    "facilities": "設備設施",
-    "service": "管理服務",
-    "fees": "收費",
-    "emergency": "突發事件",
-    "other": "其他",
-}
-REFERENCE = re.compile(r"^\d{8}-[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3}$")
-LIMITS = {  # field -> most characters accepted
-    "name": 50, "unit": 60, "phone": 30, "email": 254, "subject": 80, "description": 5000,
-    "location": 200, "impact": 1000, "expected_resolution": 2000, "follow_up_ref": 20,
-    "follow_up_details": 3000,
-}
+from .vocabulary import CATEGORIES, FOLLOW_UP_REASONS, LIMITS, RECIPIENTS, REFERENCE
 
 
 class ChoiceField(RadioField):
@@ -116,7 +102,6 @@ class ComplaintForm(FlaskForm):
             valid = False
         return valid
 
-
     def validate_follow_up_ref(self, field):
         check_reference(field)
 
@@ -141,16 +126,8 @@ class ComplaintForm(FlaskForm):
             raise ValidationError("發生時間不可以在將來")
 
 
-
 class SendForm(FlaskForm):
     """The review page's send button: only the CSRF token."""
-
-
-FOLLOW_UP_REASONS = {
-    "no_reply": "到期仍未收到回覆",
-    "not_satisfied": "對處理結果不滿意，要求復查",
-    "more_information": "補充資料",
-}
 
 
 class FollowUpForm(FlaskForm):

@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter = Limiter(get_remote_address, app=app)
     app.extensions["formserver_limiter"] = limiter
-    for endpoint in ("complaints.complaint_form", "complaints.follow_up"):
+    for endpoint in ("complaints.complaint_form", "follow_ups.follow_up"):
         view = app.view_functions[endpoint]
         app.view_functions[endpoint] = limiter.limit(
             lambda: current_app.config["SUBMISSION_RATE_LIMIT"], methods=["POST"])(view)

@@ -18,7 +18,7 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from .forms import CATEGORIES
+from .vocabulary import CATEGORIES
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (

@@ -29,7 +29,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from formserver import delivery
-from formserver.forms import REFERENCE
+from formserver.vocabulary import REFERENCE
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,5 @@
-"""What the shared base layout (templates/base.html) needs when the form server renders it."""
+"""The built site as the form server sees it: the shared layout's context (templates/base.html),
+the stylesheet, and the embedded default's serving of site/ itself."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from flask import Flask, abort, request, send_file
+from flask import Flask, abort, redirect, request, send_file, send_from_directory
+from werkzeug.security import safe_join
 
 from .config import PROJECT_ROOT
 
@@ -73,3 +75,22 @@ def init_app(app: Flask) -> None:
         response = send_file(assets[name], max_age=365 * 86400)
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
+
+
+def serve_site(app: Flask) -> None:
+    """The embedded default serves the built site too, so one command gives site and form."""
+    site_dir = Path(app.config["SITE_DIR"])
+    app_paths = {rule.rule for rule in app.url_map.iter_rules()}
+
+    @app.get("/", defaults={"path": ""})
+    @app.get("/<path:path>")
+    def site_page(path: str):
+        if f"/{path}" in app_paths:  # e.g. GET /complaint/send: the app's path, wrong method
+            abort(405)
+        if path == "" or path.endswith("/"):
+            path += "index.html"
+        else:
+            target = safe_join(str(site_dir), path)
+            if target and Path(target).is_dir():
+                return redirect(f"/{path}/", 301)
+        return send_from_directory(site_dir, path, max_age=300)

@@ -1,22 +1,12 @@
-"""A complaint as the server holds it between the form and the spool, and its reference."""
+"""A complaint as the server holds it between the form and the spool, and as a JSON record."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
-
-import holidays
+from datetime import date, datetime
 
 from .evidence import Evidence
-from .forms import CATEGORIES, RECIPIENTS
-
-# Easy to read aloud over the phone: no 0/O or 1/I/L to confuse.
-REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-TIMEZONES = {"HK": "Asia/Hong_Kong", "MO": "Asia/Macau", "TW": "Asia/Taipei",
-             "CN": "Asia/Shanghai"}
+from .vocabulary import CATEGORIES, RECIPIENTS
 
 
 @dataclass(frozen=True)
@@ -54,38 +44,6 @@ class Complaint:
         return any(item.family in ("video", "audio") for item in self.evidence)
 
 
-def new_reference(now: datetime) -> str:
-    """Unique without a shared counter: the date plus 6 random characters (31⁶ ≈ 9×10⁸ a day)."""
-    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
-    return f"{now:%Y%m%d}-{code[:3]}-{code[3:]}"
-
-
-def local_now(region: str) -> datetime:
-    return datetime.now(ZoneInfo(TIMEZONES[region])).replace(microsecond=0)
-
-
-@lru_cache(maxsize=8)
-def holiday_calendar(region: str, year: int) -> holidays.HolidayBase:
-    """This year's and next year's public holidays (building one takes about a millisecond)."""
-    return holidays.country_holidays(region, years=(year, year + 1))
-
-
-def next_working_day(day: date, region: str) -> date:
-    """The first working day after `day`: weekends and public holidays skipped, make-up
-    working days (調休) counted where the calendar knows them."""
-    calendar = holiday_calendar(region, day.year)
-    make_up_days = getattr(calendar, "weekend_workdays", set())
-
-    def is_working(candidate: date) -> bool:
-        weekday = candidate.weekday() < 5 or candidate in make_up_days
-        return weekday and calendar.is_working_day(candidate)
-
-    day += timedelta(days=1)
-    while not is_working(day):
-        day += timedelta(days=1)
-    return day
-
-
 def to_record(complaint: Complaint) -> dict:
     """The complaint as JSON-ready data, files reduced to what describes them."""
     record = {name: getattr(complaint, name) for name in Complaint.__dataclass_fields__}
@@ -106,3 +64,28 @@ def from_record(record: dict) -> Complaint:
         values["occurred_at"] = datetime.fromisoformat(values["occurred_at"])
     values["evidence"] = tuple(Evidence(data=b"", **item) for item in values["evidence"])
     return Complaint(**values)
+
+
+def from_answers(answers: dict, *, reference: str, evidence: tuple[Evidence, ...],
+                 submitted_at: datetime, reply_due: date) -> Complaint:
+    """The complaint made of the form's answers as a draft keeps them."""
+    occurred_at = answers["occurred_at"]
+    return Complaint(
+        reference=reference,
+        submitted_at=submitted_at,
+        reply_due=reply_due,
+        recipient=answers["recipient"],
+        category=answers["category"],
+        name=answers["name"],
+        unit=answers["unit"],
+        phone=answers["phone"] or "",
+        email=answers["email"] or "",
+        subject=answers["subject"],
+        description=answers["description"],
+        occurred_at=datetime.fromisoformat(occurred_at) if occurred_at else None,
+        location=answers["location"],
+        impact=answers["impact"] or "",
+        expected_resolution=answers["expected_resolution"],
+        follow_up_ref=answers["follow_up_ref"] or "",
+        evidence=evidence,
+    )

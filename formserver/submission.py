@@ -1,0 +1,53 @@
+"""Accepting a complaint: its email on disk in the spool first, then the resident's receipt.
+Nothing is sent from here; the deliverer sends what the spool holds."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from flask import current_app
+
+from . import delivery, spool, stats
+from .complaint import Complaint
+from .messages import build_acknowledgement, build_message
+from .ratelimit import may_acknowledge
+
+log = logging.getLogger(__name__)
+
+
+class NotSaved(Exception):
+    """The spool could not take the submission: nothing was saved (503)."""
+
+
+def submit(complaint: Complaint, resident_email: str = "") -> bool:
+    """Spool the office's email, then the resident's receipt; return whether a receipt goes.
+    Raises NotSaved when the complaint could not be put on disk."""
+    config = current_app.config
+    spool_dir = Path(config["SPOOL_DIR"])
+    message = build_message(complaint, config)
+    try:
+        spool.spool_message(spool_dir, complaint.reference, message.chunks())
+    except OSError as error:
+        log.error("could not spool %s: %s", complaint.reference, error.strerror)
+        raise NotSaved from None
+    try:
+        stats.remember_reference(Path(config["STATS_DB"]), complaint.reference,
+                                 config["SECRET_KEY"], complaint.submitted_at.date().isoformat())
+    except sqlite3.Error as error:  # the complaint is safe in the spool; follow-ups just can't
+        log.warning("could not remember %s: %s", complaint.reference, type(error).__name__)
+    log.info("accepted %s (%s, %s, %d files, anonymized=%s)", complaint.reference,
+             complaint.category, complaint.recipient, len(complaint.evidence),
+             complaint.anonymized)
+    acknowledged = False
+    if resident_email and config["SEND_ACKNOWLEDGEMENT"] and may_acknowledge(resident_email):
+        receipt = build_acknowledgement(complaint, resident_email, config)
+        try:
+            spool.spool_message(spool_dir, f"{complaint.reference}.ack", receipt.as_bytes())
+            acknowledged = True
+        except OSError as error:  # the complaint itself is safe; only the receipt is lost
+            log.error("could not spool the receipt for %s: %s", complaint.reference,
+                      error.strerror)
+    delivery.wake(current_app)
+    return acknowledged

@@ -1,0 +1,1 @@
+"""One blueprint per flow; only the app factory imports these."""

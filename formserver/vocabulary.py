@@ -1,0 +1,37 @@
+"""The domain's words: who receives a complaint, its categories, follow-up reasons, the
+reference and the limits of each answer. Imports nothing heavy (config.py reads it)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+
+RECIPIENTS = {"office": "物業管理處", "committee": "業主委員會"}
+CATEGORIES = {
+    "facilities": "設備設施",
+    "service": "管理服務",
+    "fees": "收費",
+    "emergency": "突發事件",
+    "other": "其他",
+}
+FOLLOW_UP_REASONS = {
+    "no_reply": "到期仍未收到回覆",
+    "not_satisfied": "對處理結果不滿意，要求復查",
+    "more_information": "補充資料",
+}
+LIMITS = {  # field -> most characters accepted
+    "name": 50, "unit": 60, "phone": 30, "email": 254, "subject": 80, "description": 5000,
+    "location": 200, "impact": 1000, "expected_resolution": 2000, "follow_up_ref": 20,
+    "follow_up_details": 3000,
+}
+
+# Easy to read aloud over the phone: no 0/O or 1/I/L to confuse.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE = re.compile(r"^\d{8}-[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3}$")
+
+
+def new_reference(now: datetime) -> str:
+    """Unique without a shared counter: the date plus 6 random characters (31⁶ ≈ 9×10⁸ a day)."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return f"{now:%Y%m%d}-{code[:3]}-{code[3:]}"

@@ -1,0 +1,39 @@
+"""The estate's clock and calendar: local time in its region, and working days (holidays,
+weekends, make-up working days) for due dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+TIMEZONES = {"HK": "Asia/Hong_Kong", "MO": "Asia/Macau", "TW": "Asia/Taipei",
+             "CN": "Asia/Shanghai"}
+
+
+def local_now(region: str) -> datetime:
+    return datetime.now(ZoneInfo(TIMEZONES[region])).replace(microsecond=0)
+
+
+@lru_cache(maxsize=8)
+def holiday_calendar(region: str, year: int) -> holidays.HolidayBase:
+    """This year's and next year's public holidays (building one takes about a millisecond)."""
+    return holidays.country_holidays(region, years=(year, year + 1))
+
+
+def next_working_day(day: date, region: str) -> date:
+    """The first working day after `day`: weekends and public holidays skipped, make-up
+    working days (調休) counted where the calendar knows them."""
+    calendar = holiday_calendar(region, day.year)
+    make_up_days = getattr(calendar, "weekend_workdays", set())
+
+    def is_working(candidate: date) -> bool:
+        weekday = candidate.weekday() < 5 or candidate in make_up_days
+        return weekday and calendar.is_working_day(candidate)
+
+    day += timedelta(days=1)
+    while not is_working(day):
+        day += timedelta(days=1)
+    return day
