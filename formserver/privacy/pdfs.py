@@ -57,14 +57,6 @@ def check_pdf(data: bytes, most_objects: int = 50_000) -> None:
             raise UncleanableFile(PDF_UNREADABLE) from error
 
 
-def pdf_is_passive(data: bytes, most_objects: int = 50_000) -> bool:
-    try:
-        check_pdf(data, most_objects)
-    except UncleanableFile:
-        return False
-    return True
-
-
 def clean_pdf(data: bytes) -> bytes:
     """The PDF with no metadata: no document information or XMP anywhere, no form field or
     value, no annotation (what a note, highlight or drawing shows on the page is drawn into
