@@ -62,32 +62,28 @@ class Evidence:
         return KINDS[self.ext][1]
 
 
+# Opening bytes -> the kind they claim. A claim only: prepare() parses the whole file.
+PREFIXES = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"%PDF-", "pdf"),
+            (b"#!AMR\n", "amr"), (b"#!AMR-WB\n", "amr"), (b"OggS", "ogg"), (b"ID3", "mp3"))
+RIFF_KINDS = {b"WEBP": "webp", b"WAVE": "wav"}
+
+
 def sniff(data: bytes) -> str | None:
-    """The extension of an accepted kind that these bytes claim to be, or None. A claim only:
-    prepare() parses the whole file."""
+    """The extension of an accepted kind that these bytes claim to be, or None."""
     head = data[:64]
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav"
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith((b"#!AMR\n", b"#!AMR-WB\n")):
-        return "amr"
-    if head.startswith(b"OggS"):
-        return "ogg"
+    for prefix, ext in PREFIXES:
+        if head.startswith(prefix):
+            return ext
+    if head[:4] == b"RIFF":
+        return RIFF_KINDS.get(head[8:12])
     if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head:  # EBML, DocType webm
         return "webm"
     if head[4:8] == b"ftyp":
         return iso_media_kind(data)
     if head[4:8] in (b"moov", b"mdat", b"wide", b"free") and len(data) > 8:
         return "mov"
-    if head.startswith(b"ID3") or (len(head) > 2 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2):
-        return "mp3"  # an ID3 tag, or an MPEG audio frame sync (layer III)
+    if len(head) > 2 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2:
+        return "mp3"  # an MPEG audio frame sync (layer III)
     return None
 
 
@@ -187,13 +183,7 @@ def read_uploads(uploads, *, max_files: int, max_file_size: int, max_total_size:
         raise EvidenceError(f"最多可以附上 {max_files} 個檔案，您選了 {len(chosen)} 個。")
     checked, total, pixels = [], 0, 0
     for upload in chosen:
-        label = f"「{one_line(upload.filename)[:60]}」"
-        data = upload.stream.read(max_file_size + 1)
-        if not data:
-            raise EvidenceError(f"檔案{label}是空的，請重新選擇。")
-        if len(data) > max_file_size:
-            raise EvidenceError(f"檔案{label}太大：每個檔案最多 {megabytes(max_file_size)}。"
-                                "請縮小相片或剪短影片後再試。")
+        label, data = _read_within(upload, max_file_size)
         total += len(data)
         if total > max_total_size:
             raise EvidenceError(f"所有檔案合共最多 {megabytes(max_total_size)}。"
@@ -215,6 +205,18 @@ def read_uploads(uploads, *, max_files: int, max_file_size: int, max_total_size:
         except UncleanableFile as error:
             raise EvidenceError(f"檔案{label}：{error}") from None
     return evidence
+
+
+def _read_within(upload, most: int) -> tuple[str, bytes]:
+    """The file's label for messages and its bytes; EvidenceError if empty or over the limit."""
+    label = f"「{one_line(upload.filename)[:60]}」"
+    data = upload.stream.read(most + 1)
+    if not data:
+        raise EvidenceError(f"檔案{label}是空的，請重新選擇。")
+    if len(data) > most:
+        raise EvidenceError(f"檔案{label}太大：每個檔案最多 {megabytes(most)}。"
+                            "請縮小相片或剪短影片後再試。")
+    return label, data
 
 
 def _pixels_within(data: bytes, label: str, most: int) -> int:

@@ -172,14 +172,8 @@ def _muxer_options(muxer: str, keep_metadata: bool) -> dict:
 def _remux(inp, kept: list, out, keep_metadata: bool) -> dict:
     """Copy the kept streams' packets into out, decoding until each stream gave one frame.
     Returns each input stream's end (seconds) as read."""
-    targets, ended, decoded = {}, {}, set()
-    for stream in kept:
-        target = out.add_stream_from_template(stream)
-        target.metadata.clear()
-        if keep_metadata:
-            target.metadata.update(_without_location(stream.metadata, set()))
-        targets[stream.index] = target
-        ended[stream.index] = 0.0
+    targets = _output_streams(kept, out, keep_metadata)
+    ended, decoded = dict.fromkeys(targets, 0.0), set()
     for packet in inp.demux(*kept):
         if packet.size == 0:  # the demuxer's end-of-stream marker
             continue
@@ -201,6 +195,19 @@ def _remux(inp, kept: list, out, keep_metadata: bool) -> dict:
     if decoded != set(targets):
         raise UncleanableFile(MEDIA_REFUSAL)
     return ended
+
+
+def _output_streams(kept: list, out, keep_metadata: bool) -> dict:
+    """An output stream for each kept one (input index -> output stream), metadata cleared or,
+    when kept, without location."""
+    targets = {}
+    for stream in kept:
+        target = out.add_stream_from_template(stream)
+        target.metadata.clear()
+        if keep_metadata:
+            target.metadata.update(_without_location(stream.metadata, set()))
+        targets[stream.index] = target
+    return targets
 
 
 def _checked_duration(inp, kept: list, ended: dict) -> float | None:
