@@ -3,10 +3,14 @@ No fixtures here (they are in conftest.py); tests and bench/ import these direct
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
+import os
 import re
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -121,37 +125,52 @@ class SMTPRecorder:
     delay: float = 0.0
     received: threading.Event = field(default_factory=threading.Event)
     data_started: threading.Event = field(default_factory=threading.Event)
+    finished: int = 0  # DATA commands answered, or abandoned by a client that went away
+    changed: threading.Condition = field(default_factory=threading.Condition)
     peers: list = field(default_factory=list)  # the client's (address, port) per message
 
     async def handle_DATA(self, server, session, envelope):
         import asyncio
 
         self.data_started.set()
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.reply:
-            return self.reply
-        self.messages.append(envelope)
-        self.peers.append(session.peer)
-        self.received.set()
-        return "250 2.0.0 OK"
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            if self.reply:
+                return self.reply
+            self.messages.append(envelope)
+            self.peers.append(session.peer)
+            self.received.set()
+            return "250 2.0.0 OK"
+        finally:
+            with self.changed:
+                self.finished += 1
+                self.changed.notify_all()
+
+    def wait_finished(self, count: int, timeout: float = 10) -> bool:
+        """Wait until `count` DATA commands are over (answered, or their client gone)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.finished >= count, timeout)
 
     def parsed(self):
         return [BytesParser(policy=policy.default).parsebytes(m.content) for m in self.messages]
 
 
 class SMTPServer:
-    """A real aiosmtpd server on 127.0.0.1 that tests can stop and start again on its port."""
+    """A real aiosmtpd server on 127.0.0.1 that tests can stop and start again on its port;
+    with smtputf8=True it offers SMTPUTF8 (addresses with non-ASCII local parts)."""
 
-    def __init__(self):
+    def __init__(self, smtputf8: bool = False):
         self.host, self.port = "127.0.0.1", free_port()
         self.handler = SMTPRecorder()
         self.controller = None
+        self.smtputf8 = smtputf8
 
     def start(self):
         from aiosmtpd.controller import Controller
 
-        self.controller = Controller(self.handler, hostname=self.host, port=self.port)
+        self.controller = Controller(self.handler, hostname=self.host, port=self.port,
+                                     enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
 
     def stop(self):
@@ -182,6 +201,76 @@ def make_app(tmp_path, smtp_server, built_site, **overrides):
         "MIN_FILL_SECONDS": 0,  # the spam timer has its own test
         **overrides,
     })
+
+
+def server_env(tmp_path, smtp_server, built_site, **settings) -> dict[str, str]:
+    """The environment of a form server (gunicorn, `flask deliver`) started as its own
+    process: every path in tmp_path, mail to the test's SMTP server; settings by key."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
+    values = {
+        "SECRET_KEY": "process-test-secret",
+        "SMTP_HOST": smtp_server.host, "SMTP_PORT": smtp_server.port, "SMTP_TIMEOUT": 5,
+        "MAIL_FROM": "complaints@estate.test", "OFFICE_EMAIL": "office@estate.test",
+        "COMMITTEE_EMAIL": "committee@estate.test",
+        "SPOOL_DIR": tmp_path / "spool", "STATS_DB": tmp_path / "stats.sqlite",
+        "DRAFT_DIR": tmp_path / "drafts", "MAILDIR": tmp_path / "maildir",
+        "SITE_DIR": built_site, "DELIVER_IN_PROCESS": "false", "MIN_FILL_SECONDS": 0,
+        **settings,
+    }
+    env.update({f"FORMSERVER_{key}": str(value) for key, value in values.items()})
+    return env
+
+
+def gunicorn_command(port: int) -> list[str]:
+    """gunicorn as the unit runs it (deploy/gunicorn.conf.py), on a port of the test's."""
+    return [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+            "--bind", f"127.0.0.1:{port}", "formserver:create_app()"]
+
+
+class Service:
+    """A process in its own session, so that kill -9 reaches its whole group (gunicorn's
+    master and workers); its output goes to a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict, log: Path, port: int | None = None):
+        self.name, self.args, self.env, self.log, self.port = name, args, env, log, port
+        self.popen: subprocess.Popen | None = None
+        self.kills = 0
+
+    def start(self) -> Service:
+        with open(self.log, "ab") as out:
+            self.popen = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, cwd=ROOT, env=self.env,
+                                          start_new_session=True)
+        if self.port:
+            wait_for_port(self.port, self.popen, self.name, self.output)
+        return self
+
+    def kill(self) -> None:
+        """kill -9, the whole process group."""
+        self.kills += 1
+        self.signal_group(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            self.signal_group(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=10)
+        self.signal_group(signal.SIGKILL)  # workers that outlived their master, if any
+        if self.popen.poll() is None:
+            self.popen.wait(timeout=10)
+
+    def signal_group(self, number: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, number)
+
+    def output(self) -> str:
+        try:
+            return self.log.read_text("utf-8", "replace")[-3000:]
+        except FileNotFoundError:
+            return ""
 
 
 def wait_for_port(port: int, process, name: str, output, timeout: float = 30) -> None:
@@ -222,20 +311,29 @@ def hidden_fields(client, path="/complaint") -> dict[str, str]:
                            r'value="([^"]+)"', html))
 
 
-def post_form(client, files=(), **changes):
-    """POST the complaint form with a real CSRF token; None in changes drops a field."""
-    data = {**VALID_COMPLAINT, **hidden_fields(client), **changes}
+def post_form(client, files=(), *, page="/complaint", **changes):
+    """POST the complaint form with a real CSRF token, as shown on `page` (a "change" link's
+    page changes the draft; /complaint starts a new one); None in changes drops a field."""
+    data = {**VALID_COMPLAINT, **hidden_fields(client, page), **changes}
     data = {k: v for k, v in data.items() if v is not None}
     if files:
         data["evidence"] = list(files)
     return client.post("/complaint", data=data, content_type="multipart/form-data")
 
 
+SEND_FORM = re.compile(r'<form method="post" action="/complaint/send".*?</form>', re.S)
+HIDDEN = re.compile(r'<input id="(\w+)" name="\1" type="hidden" value="([^"]*)"')
+
+
+def send_form_fields(review_html: str) -> dict[str, str]:
+    """The hidden fields of the review page's send form (CSRF token, draft, digest)."""
+    return dict(HIDDEN.findall(SEND_FORM.search(review_html).group(0)))
+
+
 def send_reviewed(client):
     """Press "send" on the review page, as a resident would."""
     review = client.get("/complaint/review").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', review).group(1)
-    return client.post("/complaint/send", data={"csrf_token": token})
+    return client.post("/complaint/send", data=send_form_fields(review))
 
 
 def submit(client, files=(), **changes):

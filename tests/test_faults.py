@@ -11,14 +11,12 @@ complaint is delivered under two different Message-IDs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http.client
 import io
 import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -33,15 +31,17 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 from helpers import (
-    ROOT,
     VALID_COMPLAINT,
+    Service,
     SMTPRecorder,
     free_port,
+    gunicorn_command,
     make_app,
     post_form,
+    send_form_fields,
     send_reviewed,
+    server_env,
     submit,
-    wait_for_port,
 )
 from werkzeug.datastructures import FileStorage
 
@@ -540,54 +540,6 @@ def test_the_sender_refused(app, client, smtp_server, reply, outcome):
 
 # --- kill -9 during a stream of submissions ------------------------------------------------------
 
-class Service:
-    """A process in its own session, so that kill -9 reaches its whole group (gunicorn's
-    master and workers); its output goes to a log file."""
-
-    def __init__(self, name: str, args: list[str], env: dict, log: Path, port: int | None = None):
-        self.name, self.args, self.env, self.log, self.port = name, args, env, log, port
-        self.popen: subprocess.Popen | None = None
-        self.kills = 0
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, cwd=ROOT, env=self.env,
-                                          start_new_session=True)
-        if self.port:
-            self.wait_for_port()
-
-    def wait_for_port(self, timeout: float = 30) -> None:
-        wait_for_port(self.port, self.popen, self.name, self.output, timeout)
-
-    def kill(self) -> None:
-        """kill -9, the whole process group."""
-        self.kills += 1
-        self.signal_group(signal.SIGKILL)
-        self.popen.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.popen is None:
-            return
-        if self.popen.poll() is None:
-            self.signal_group(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=10)
-        self.signal_group(signal.SIGKILL)  # workers that outlived their master, if any
-        if self.popen.poll() is None:
-            self.popen.wait(timeout=10)
-
-    def signal_group(self, number: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, number)
-
-    def output(self) -> str:
-        try:
-            return self.log.read_text("utf-8", "replace")[-3000:]
-        except FileNotFoundError:
-            return ""
-
-
 class Retry(Exception):
     """This submission failed somewhere; start it again from the form."""
 
@@ -679,16 +631,16 @@ class Stream:
             if status != 303 or not headers["Location"].endswith("/complaint/review"):
                 raise Retry
             status, _, review = browser.request("GET", "/complaint/review")
-            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', review)
             reference = REFERENCE.search(review)
-            if status != 200 or not token or not reference:
+            if status != 200 or 'action="/complaint/send"' not in review or not reference:
                 raise Retry
+            send = send_form_fields(review)
         except (OSError, http.client.HTTPException):
             raise Retry from None
         reference = reference.group(1)
         self.attempted.append(reference)
         try:
-            body = urllib.parse.urlencode({"csrf_token": token.group(1)}).encode()
+            body = urllib.parse.urlencode(send).encode()
             status, headers, _ = browser.request("POST", "/complaint/send", body,
                                                  "application/x-www-form-urlencoded")
         except (OSError, http.client.HTTPException):
@@ -724,31 +676,10 @@ def test_kill_9_of_server_and_deliverer_during_a_stream_loses_no_acknowledged_co
     rng = random.Random(20261127)
     port = free_port()
     spooled = tmp_path / "spool"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
-    env.update({
-        "FORMSERVER_SECRET_KEY": "fault-test-secret",
-        "FORMSERVER_SMTP_HOST": smtp_server.host,
-        "FORMSERVER_SMTP_PORT": str(smtp_server.port),
-        "FORMSERVER_SMTP_TIMEOUT": "5",
-        "FORMSERVER_MAIL_FROM": "complaints@estate.test",
-        "FORMSERVER_OFFICE_EMAIL": "office@estate.test",
-        "FORMSERVER_COMMITTEE_EMAIL": "committee@estate.test",
-        "FORMSERVER_SPOOL_DIR": str(spooled),
-        "FORMSERVER_STATS_DB": str(tmp_path / "stats.sqlite"),
-        "FORMSERVER_DRAFT_DIR": str(tmp_path / "drafts"),
-        "FORMSERVER_MAILDIR": str(tmp_path / "maildir"),
-        "FORMSERVER_SITE_DIR": str(built_site),
-        "FORMSERVER_DELIVER_IN_PROCESS": "false",
-        "FORMSERVER_DELIVERY_INTERVAL": "0.2",
-        "FORMSERVER_RETRY_DELAYS": "1",
-        "FORMSERVER_MIN_FILL_SECONDS": "0",
-        "FORMSERVER_SUBMISSION_RATE_LIMIT": "100000/hour",
-        "FORMSERVER_ACKNOWLEDGEMENTS_PER_DAY": "100000",
-        "WEB_CONCURRENCY": "2",
-    })
-    server = Service("gunicorn", [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-                                  "--bind", f"127.0.0.1:{port}", "formserver:create_app()"],
-                     env, tmp_path / "gunicorn.log", port)
+    env = server_env(tmp_path, smtp_server, built_site, DELIVERY_INTERVAL=0.2, RETRY_DELAYS=1,
+                     SUBMISSION_RATE_LIMIT="100000/hour", ACKNOWLEDGEMENTS_PER_DAY=100000)
+    env["WEB_CONCURRENCY"] = "2"
+    server = Service("gunicorn", gunicorn_command(port), env, tmp_path / "gunicorn.log", port)
     deliverer = Service("deliverer", [sys.executable, "-m", "flask", "--app", "formserver",
                                       "deliver", "--loop"], env, tmp_path / "deliverer.log")
     smtp_server.handler.delay = 0.05  # each delivery takes a moment: kills can land in it
