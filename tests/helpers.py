@@ -4,6 +4,7 @@ No fixtures here (they are in conftest.py); tests and bench/ import these direct
 from __future__ import annotations
 
 import contextlib
+import http.client
 import importlib.util
 import io
 import os
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
@@ -125,6 +127,7 @@ class SMTPRecorder:
     delay: float = 0.0
     received: threading.Event = field(default_factory=threading.Event)
     data_started: threading.Event = field(default_factory=threading.Event)
+    begun: int = 0  # DATA commands begun
     finished: int = 0  # DATA commands answered, or abandoned by a client that went away
     changed: threading.Condition = field(default_factory=threading.Condition)
     peers: list = field(default_factory=list)  # the client's (address, port) per message
@@ -133,6 +136,8 @@ class SMTPRecorder:
         import asyncio
 
         self.data_started.set()
+        with self.changed:
+            self.begun += 1
         try:
             if self.delay:
                 await asyncio.sleep(self.delay)
@@ -151,6 +156,12 @@ class SMTPRecorder:
         """Wait until `count` DATA commands are over (answered, or their client gone)."""
         with self.changed:
             return self.changed.wait_for(lambda: self.finished >= count, timeout)
+
+    def wait_idle(self, timeout: float = 10) -> bool:
+        """Wait until every DATA command begun is over: a message a client gave up on (a
+        timeout, a kill) is in `messages` by then if the server kept it."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.finished >= self.begun, timeout)
 
     def parsed(self):
         return [BytesParser(policy=policy.default).parsebytes(m.content) for m in self.messages]
@@ -266,11 +277,61 @@ class Service:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, number)
 
-    def output(self) -> str:
+    def output(self, last: int = 3000) -> str:
         try:
-            return self.log.read_text("utf-8", "replace")[-3000:]
+            return self.log.read_text("utf-8", "replace")[-last:]
         except FileNotFoundError:
             return ""
+
+
+class Browser:
+    """Just enough of a browser for a server in another process: one cookie jar, a fresh
+    connection per request, no redirects followed."""
+
+    def __init__(self, port: int, cookies: dict[str, str] | None = None):
+        self.port = port
+        self.cookies: dict[str, str] = dict(cookies or {})
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                content_type: str | None = None, hold: threading.Barrier | None = None,
+                ) -> tuple[int, http.client.HTTPMessage, str]:
+        """One request; with `hold`, everything but the body's last byte is sent, then the
+        barrier waited for: requests released together reach the app together."""
+        headers = {"Content-Length": str(len(body or b""))}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if content_type:
+            headers["Content-Type"] = content_type
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            for name, value in headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            if body and hold:
+                conn.send(body[:-1])
+                hold.wait(timeout=30)
+                conn.send(body[-1:])
+            elif body:
+                conn.send(body)
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+        for value in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return response.status, response.headers, text
+
+    def post(self, path: str, fields: dict, hold: threading.Barrier | None = None,
+             ) -> tuple[int, http.client.HTTPMessage, str]:
+        return self.request("POST", path, *multipart(fields), hold=hold)
+
+
+def hidden_inputs(html: str) -> dict[str, str]:
+    """A page's CSRF token and signed start time, as a browser sends them back."""
+    return dict(re.findall(r'<input id="(csrf_token|form_started)" name="\1" type="hidden" '
+                           r'value="([^"]+)"', html))
 
 
 def wait_for_port(port: int, process, name: str, output, timeout: float = 30) -> None:
@@ -306,9 +367,7 @@ VALID_COMPLAINT = {
 
 def hidden_fields(client, path="/complaint") -> dict[str, str]:
     """The CSRF token and the signed start time, as a browser would send them back."""
-    html = client.get(path).get_data(as_text=True)
-    return dict(re.findall(r'<input id="(csrf_token|form_started)" name="\1" type="hidden" '
-                           r'value="([^"]+)"', html))
+    return hidden_inputs(client.get(path).get_data(as_text=True))
 
 
 def post_form(client, files=(), *, page="/complaint", **changes):
@@ -328,6 +387,18 @@ HIDDEN = re.compile(r'<input id="(\w+)" name="\1" type="hidden" value="([^"]*)"'
 def send_form_fields(review_html: str) -> dict[str, str]:
     """The hidden fields of the review page's send form (CSRF token, draft, digest)."""
     return dict(HIDDEN.findall(SEND_FORM.search(review_html).group(0)))
+
+
+def multipart(fields: dict) -> tuple[bytes, str]:
+    """(body, content type) of a multipart/form-data request made by hand: values as str or
+    raw bytes (e.g. not valid UTF-8). The test client would put a large one in a temporary
+    file it never closes."""
+    boundary = f"----estate{uuid.uuid4().hex}"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+             + (value if isinstance(value, bytes) else str(value).encode()) + b"\r\n"
+             for name, value in fields.items()]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), \
+        f"multipart/form-data; boundary={boundary}"
 
 
 def send_reviewed(client):
