@@ -133,9 +133,12 @@ def save(answers: dict, evidence, draft: drafts.Draft | None) -> None:
     of an earlier visit carries over, whoever holds a copy of its cookie), a new draft id,
     a new key."""
     if draft:
-        drafts.save_draft(drafts_dir(), session["draft_key"], answers, evidence, draft.reference,
-                          draft.id)
-        return
+        with drafts.sending(drafts_dir(), draft.id):  # never over a draft being sent
+            current = current_draft(files=False)
+            if current and not current.sent:
+                drafts.save_draft(drafts_dir(), session["draft_key"], answers, evidence,
+                                  draft.reference, draft.id)
+                return
     key = drafts.new_key()
     reference = new_reference(local_now(current_app.config["REGION"]))
     draft_id = drafts.save_draft(drafts_dir(), key, answers, evidence, reference)
