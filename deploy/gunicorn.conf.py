@@ -9,6 +9,10 @@ over these (the test passes its own --bind).
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
+from formserver.logtext import printable
+
 # Only nginx talks to gunicorn.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
@@ -36,6 +40,20 @@ limit_request_field_size = 8190
 # nginx's own access log has them): nothing a resident typed reaches a log.
 accesslog = "-"
 access_log_format = '"%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+class EscapingLogger(Logger):
+    """gunicorn's logger, with control characters in what the client sent escaped: a path
+    with %0a would otherwise write a forged line into the log, and %1b terminal commands."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in ("m", "U", "H"):
+            atoms[name] = printable(str(atoms[name] or "-"))
+        return atoms
+
+
+logger_class = EscapingLogger
 errorlog = "-"
 loglevel = "info"
 proc_name = "estate-complaints"

@@ -52,6 +52,7 @@ DEFAULTS = {
     "DELIVERY_INTERVAL": 5,  # seconds between delivery rounds
     "RETRY_DELAYS": "60,300,900,3600,14400",  # seconds before retry 1, 2, ...; the last repeats
     "RETRY_GIVE_UP_DAYS": 5,  # temporary failures become failures after this long, as MTAs do
+    "RETRY_GIVE_UP_ATTEMPTS": 5,  # ... and after at least this many tries (a clock jump is not one)
     "FAILED_KEEP_DAYS": 14,  # failed messages hold personal data: purged after this long
     "MAX_FILES": 6,
     "MAX_FILE_SIZE": 5 * MB,
@@ -100,7 +101,7 @@ def check_config(config) -> None:
     for key in ("SMTP_PORT", "MAX_FILES", "MAX_FILE_SIZE", "MAX_TOTAL_SIZE", "MAX_CONTENT_LENGTH",
                 "RETRY_GIVE_UP_DAYS", "FAILED_KEEP_DAYS", "ACKNOWLEDGEMENTS_PER_DAY",
                 "MIN_FILL_SECONDS", "FOLLOW_UPS_PER_DAY", "FOLLOW_UPS_TOTAL", "DRAFT_MAX_AGE",
-                "DRAFT_KEEP_ANSWERS"):
+                "DRAFT_KEEP_ANSWERS", "RETRY_GIVE_UP_ATTEMPTS"):
         try:
             config[key] = int(config[key])
         except (TypeError, ValueError):
@@ -117,6 +118,9 @@ def check_config(config) -> None:
     if config["MAX_CONTENT_LENGTH"] <= config["MAX_TOTAL_SIZE"]:
         raise ConfigError("MAX_CONTENT_LENGTH must be larger than MAX_TOTAL_SIZE "
                           "(the form's text needs room too)")
+    # Text that fits in the request is read, however long (werkzeug's default stops at 500 KB
+    # with a 413 that loses every answer): the form says what is too long and keeps the rest.
+    config["MAX_FORM_MEMORY_SIZE"] = config["MAX_CONTENT_LENGTH"]
 
 
 def check_address(key: str, value) -> None:

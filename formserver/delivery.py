@@ -6,11 +6,13 @@ import logging
 import sqlite3
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from flask import Flask
 
 from . import drafts, spool, stats
+from .logtext import where
 from .senders import sender_for
 
 log = logging.getLogger(__name__)
@@ -25,25 +27,43 @@ def deliver_once(config) -> spool.Round:
     def count(message: bytes, outcome: str) -> None:
         try:
             row = stats.outcome_row(message, outcome, time.time())
-        except (ValueError, TypeError) as error:  # statistics never stop delivery
+        except Exception as error:  # statistics never stop delivery
             log.warning("could not count a message: %s", type(error).__name__)
             return
         if row:
             rows.append(row)
 
-    with sender_for(config) as send:
-        result = spool.deliver_due(spool_dir, send, delays=config["RETRY_DELAYS"],
-                                   give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY,
-                                   on_outcome=count)
     try:
-        stats.record_outcomes(Path(config["STATS_DB"]), rows)
-    except (sqlite3.Error, OSError) as error:
-        log.warning("could not record statistics: %s", type(error).__name__)
-    spool.purge_failed(spool_dir, config["FAILED_KEEP_DAYS"] * DAY)
-    spool.purge_tmp(spool_dir, 3600)  # left half-written by a killed writer; a write takes seconds
-    drafts.purge_drafts(Path(config["DRAFT_DIR"]), config["DRAFT_MAX_AGE"],
-                        config["DRAFT_KEEP_ANSWERS"])
+        with sender_for(config) as send:
+            result = spool.deliver_due(spool_dir, send, delays=config["RETRY_DELAYS"],
+                                       give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY,
+                                       give_up_attempts=config["RETRY_GIVE_UP_ATTEMPTS"],
+                                       on_outcome=count)
+    finally:  # whatever happened above, the statistics are written and the purges run
+        try:
+            stats.record_outcomes(Path(config["STATS_DB"]), rows)
+        except (sqlite3.Error, OSError) as error:
+            log.warning("could not record statistics: %s", type(error).__name__)
+        purge(config)
     return result
+
+
+def purge(config) -> None:
+    """Delete what holds personal data past its keeping time; one purge failing (a folder
+    that cannot be read) does not stop the others."""
+    spool_dir = Path(config["SPOOL_DIR"])
+    purges = {
+        "failed messages": partial(spool.purge_failed, spool_dir, config["FAILED_KEEP_DAYS"] * DAY),
+        # left half-written by a killed writer; a write takes seconds
+        "half-written messages": partial(spool.purge_tmp, spool_dir, 3600),
+        "drafts": partial(drafts.purge_drafts, Path(config["DRAFT_DIR"]),
+                          config["DRAFT_MAX_AGE"], config["DRAFT_KEEP_ANSWERS"]),
+    }
+    for what, run in purges.items():
+        try:
+            run()
+        except Exception as error:
+            log.error("could not purge %s: %s at %s", what, type(error).__name__, where(error))
 
 
 def run_forever(config, wake: threading.Event, stop: threading.Event) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import math
 import time
-import traceback
 
 from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .logtext import printable, where
 from .site import page
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def init_app(app: Flask) -> None:
     def http_error(error):
         extra = ""
         if error.code == 429:
-            log.info("rate limit reached on %s", request.path)
+            log.info("rate limit reached on %s", printable(request.path))
             extra = retry_hint()
         response = error.get_response()
         html, status = error_page(error.code or 500, extra)
@@ -70,8 +70,6 @@ def init_app(app: Flask) -> None:
     def unexpected(error):
         # The type and where it happened, never the message or locals: they may hold
         # what the resident typed.
-        where = " < ".join(f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
-                           for frame in reversed(traceback.extract_tb(error.__traceback__)))
-        log.error("unexpected %s on %s %s at %s", type(error).__name__, request.method,
-                  request.path, where)
+        log.error("unexpected %s on %s %s at %s", type(error).__name__,
+                  printable(request.method), printable(request.path), where(error))
         return error_page(500)

@@ -3,8 +3,6 @@ choose from are in vocabulary.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -25,6 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from .sanitize import one_line, plain_text
 from .vocabulary import CATEGORIES, FOLLOW_UP_REASONS, LIMITS, RECIPIENTS, REFERENCE
+from .workdays import local_now
 
 
 class ChoiceField(RadioField):
@@ -58,6 +57,33 @@ def required(message: str):
 def limit(field: str, label: str):
     most = LIMITS[field]
     return Length(max=most, message=f"{label}不可多於 {most} 個字")
+
+
+# Far beyond its limit (a paste gone wrong, not a slip): the form comes back with the text cut
+# to what the field takes, so that the page stays small; the message says so.
+FAR_BEYOND = 4
+UNREADABLE = "\ufffd"  # what the browser's bytes became where they were not valid UTF-8
+
+
+def check_text(form) -> bool:
+    """Cut text far over its limit (saying how much was kept), and refuse characters that
+    could not be read; False when any field was cut or refused."""
+    valid = True
+    for field in form:
+        if not isinstance(field.data, str):
+            continue
+        most = next((v.max for v in field.validators if isinstance(v, Length)), None)
+        if most and len(field.data) > FAR_BEYOND * most:
+            typed = len(field.data)
+            field.data = field.data[:most]
+            field.errors = [f"{field.label.text}不可多於 {most} 個字：您輸入了 {typed} 個字，"
+                            f"表格只保留了首 {most} 個字，請檢查並刪減後再提交"]
+            valid = False
+        if UNREADABLE in field.data:
+            field.errors = [*field.errors, f"{field.label.text}有無法辨認的字元（可能是複製貼上時"
+                                           "出錯），請刪除這些字元或重新輸入"]
+            valid = False
+    return valid
 
 
 def text_field(label: str, key: str, missing: str = "", *, kind=StringField, multiline=False):
@@ -96,6 +122,7 @@ class ComplaintForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        valid = check_text(self) and valid
         if not self.phone.data and not self.email.data and not self.phone.errors:
             self.phone.errors = [*self.phone.errors,
                                  "請填寫聯絡電話或電郵地址（最少一項），讓我們可以回覆您"]
@@ -117,17 +144,24 @@ class ComplaintForm(FlaskForm):
         if "=?" in field.data:  # an encoded word: no real address looks like this
             raise ValidationError("請輸入正確的電郵地址，例如 chan@example.com")
         try:
-            validate_email(field.data, check_deliverability=False)
+            checked = validate_email(field.data, check_deliverability=False)
         except EmailNotValidError:
             raise ValidationError("請輸入正確的電郵地址，例如 chan@example.com") from None
+        field.data = checked.normalized  # e.g. the domain in lower case and its usual form
 
     def validate_occurred_at(self, field):
-        if field.data and field.data > datetime.now().replace(second=59):
+        # As typed, in the estate's time: the server's own clock may be in another zone.
+        now = local_now(current_app.config["REGION"]).replace(tzinfo=None, second=59)
+        if field.data and field.data > now:
             raise ValidationError("發生時間不可以在將來")
 
 
 class SendForm(FlaskForm):
-    """The review page's send button: only the CSRF token."""
+    """The review page's send button: which draft, as it was reviewed (another tab may have
+    changed it since)."""
+
+    draft = HiddenField()
+    digest = HiddenField()
 
 
 class FollowUpForm(FlaskForm):
@@ -138,6 +172,10 @@ class FollowUpForm(FlaskForm):
                          kind=TextAreaField, multiline=True)
     homepage = StringField("請不要填寫這一欄")
     form_started = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return check_text(self) and valid
 
     def validate_reference(self, field):
         check_reference(field)

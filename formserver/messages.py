@@ -16,6 +16,7 @@ from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
 
+from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .complaint import Complaint
@@ -63,6 +64,16 @@ def office_addresses(complaint: Complaint, config) -> tuple[list[str], list[str]
     if complaint.follow_up_ref and complaint.recipient != "committee":
         cc = [a for a in routed("committee", complaint.category, config) if a not in to]
     return to, cc
+
+
+def mail_address(value: str) -> str:
+    """A resident's address as it goes into a header and the envelope: an international
+    domain in its ASCII (punycode) form; a non-ASCII local part stays (it needs SMTPUTF8)."""
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return value  # the form let only valid ones through; the sender refuses the rest
+    return checked.ascii_email or f"{checked.local_part}@{checked.ascii_domain}"
 
 
 def address(msg: EmailMessage, to: list[str], cc: list[str], config) -> str:
@@ -145,8 +156,10 @@ def build_message(complaint: Complaint, config) -> Outgoing:
                       f"{header_text(complaint.subject)}")
     msg["From"] = config["MAIL_FROM"]
     staging_note = address(msg, to, cc, config)
-    if complaint.email and not complaint.anonymized:
-        msg["Reply-To"] = complaint.email
+    reply_to = mail_address(complaint.email) if complaint.email else ""
+    if reply_to and reply_to.isascii() and not complaint.anonymized:
+        # (A non-ASCII local part would need SMTPUTF8 for the office's copy; it is in the body.)
+        msg["Reply-To"] = reply_to
     msg["Date"] = format_datetime(complaint.submitted_at)
     msg["Message-ID"] = message_id(complaint.reference, config["MAIL_FROM"])
     if complaint.follow_up_ref:
@@ -180,8 +193,10 @@ def build_message(complaint: Complaint, config) -> Outgoing:
 
 def build_acknowledgement(complaint: Complaint, to: str, config) -> EmailMessage:
     """A fixed receipt to the resident. It never echoes their free text, so the form cannot
-    be used to send anyone's words to any address."""
-    msg = EmailMessage(policy=policy.SMTP)
+    be used to send anyone's words to any address. An address with a non-ASCII local part
+    goes raw in UTF-8 (RFC 6532), for a server that offers SMTPUTF8."""
+    to = mail_address(to)
+    msg = EmailMessage(policy=policy.SMTP if to.isascii() else policy.SMTPUTF8)
     msg["Subject"] = f"已收到您的投訴（編號 {complaint.reference}）"
     msg["From"] = config["MAIL_FROM"]
     staging_note = address(msg, [to], [], config)

@@ -1,34 +1,59 @@
-"""Per-client limits (Flask-Limiter). Its default storage counts per process: with several
-gunicorn workers set RATELIMIT_STORAGE_URI to redis:// or memcached:// (see README.md)."""
+"""Per-client limits (Flask-Limiter), counting only what the server accepted. Its default
+storage, memory://, counts in each process and forgets on restart: fit for the embedded single
+process only. A deployment (several gunicorn workers) shares the counts through Redis (see
+README.md and deploy/estate-complaints.env.example)."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
 
+log = logging.getLogger(__name__)
+
 
 def init_app(app: Flask) -> None:
     """One limiter per app (its counters live on it); limits the form's POSTs."""
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    # A store that cannot be reached (Redis restarting) must not turn the form into 500s.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    if (str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory")
+            and "gunicorn" in os.environ.get("SERVER_SOFTWARE", "")):
+        log.warning("RATELIMIT_STORAGE_URI is memory://: each gunicorn worker counts on its own "
+                    "and forgets on restart; set it to redis://127.0.0.1:6379 (README.md)")
     limiter = Limiter(get_remote_address, app=app)
     app.extensions["formserver_limiter"] = limiter
     for endpoint in ("complaints.complaint_form", "follow_ups.follow_up"):
         view = app.view_functions[endpoint]
         app.view_functions[endpoint] = limiter.limit(
-            lambda: current_app.config["SUBMISSION_RATE_LIMIT"], methods=["POST"])(view)
+            lambda: current_app.config["SUBMISSION_RATE_LIMIT"], methods=["POST"],
+            deduct_when=accepted)(view)
+
+
+def accepted(response) -> bool:
+    """Only a submission the server took counts (it answers with a redirect onwards): a form
+    sent back to correct a mistake (422) or refused for want of space (503) does not."""
+    return response.status_code == 303
 
 
 def may_acknowledge(email: str) -> bool:
     """Count an acknowledgement to this address and from this client; False once either
-    has had its share today. The address is hashed: limits keep no personal data."""
+    has had its share today, or when the counts cannot be reached (then no receipt goes:
+    the limit holds). The address is hashed: limits keep no personal data."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
     per_day = parse(f"{current_app.config['ACKNOWLEDGEMENTS_PER_DAY']}/day")
     address = hashlib.sha256(email.strip().lower().encode()).hexdigest()
     strategy = current_app.extensions["formserver_limiter"].limiter
-    return (strategy.hit(per_day, "ack-address", address)
-            and strategy.hit(per_day, "ack-client", get_remote_address()))
+    try:
+        return (strategy.hit(per_day, "ack-address", address)
+                and strategy.hit(per_day, "ack-client", get_remote_address()))
+    except Exception as error:  # the store is down: no receipt rather than no limit
+        log.warning("could not count a receipt (%s): none is sent", type(error).__name__)
+        return False

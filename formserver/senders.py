@@ -9,23 +9,55 @@ import smtplib
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from email import policy
-from email.parser import BytesParser
+from email.parser import Parser
 from pathlib import Path
 
+from email_validator import EmailNotValidError, validate_email
+
+from .logtext import without_addresses
 from .spool import PermanentFailure, ServerUnavailable, TemporaryFailure
 
 log = logging.getLogger(__name__)
 
 
-def envelope(data: bytes) -> tuple[str, list[str]]:
+@dataclass(frozen=True)
+class Envelope:
+    sender: str
+    recipients: list[str]
+    smtputf8: bool  # an address with a non-ASCII local part: only for servers that offer it
+
+
+def envelope(data: bytes) -> Envelope:
+    """From, To and Cc as the SMTP envelope needs them: checked, each domain in its ASCII
+    (punycode) form. An address that is not one is a permanent failure of this message."""
     head = data.split(b"\r\n\r\n", 1)[0]  # parsing the whole body would cost more than sending
-    headers = BytesParser(policy=policy.SMTP).parsebytes(head, headersonly=True)
-    recipients = []
-    for name in ("To", "Cc"):
-        for address in headers.get_all(name, []):
-            recipients.extend(a.addr_spec for a in address.addresses)
-    return str(headers["From"].addresses[0].addr_spec), recipients
+    # As UTF-8 (RFC 6532): a receipt to a non-ASCII address has it raw in its To header.
+    headers = Parser(policy=policy.SMTPUTF8).parsestr(head.decode("utf-8", "replace"),
+                                                      headersonly=True)
+    try:
+        found = [a.addr_spec for name in ("From", "To", "Cc")
+                 for value in headers.get_all(name, []) for a in value.addresses]
+    except (AttributeError, TypeError, ValueError):
+        found = []
+    if len(headers.get_all("From", [])) != 1 or len(found) < 2:
+        raise PermanentFailure("the message has no sender or no recipient")
+    addresses = [smtp_address(address) for address in found]
+    return Envelope(addresses[0], addresses[1:],
+                    any(not address.isascii() for address in addresses))
+
+
+def smtp_address(address: str) -> str:
+    """ASCII addresses as they are (the configured ones were checked at start-up, residents'
+    by the form); any other checked again, its domain in punycode."""
+    if address.isascii():
+        return address
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        raise PermanentFailure("an address of the message is not valid") from None
+    return checked.ascii_email or f"{checked.local_part}@{checked.ascii_domain}"
 
 
 class SMTPSender:
@@ -64,17 +96,17 @@ class SMTPSender:
             self.smtp = None
 
     def __call__(self, data: bytes) -> None:
-        sender, recipients = envelope(data)
+        mail = envelope(data)
         reused = self.smtp is not None
         try:
             try:
-                refused = self.send_on_open_connection(sender, recipients, data)
+                refused = self.send_on_open_connection(mail, data)
             except smtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
                 # The server may close a connection it found idle: one retry on a fresh one.
                 self.close()
-                refused = self.send_on_open_connection(sender, recipients, data)
+                refused = self.send_on_open_connection(mail, data)
         except smtplib.SMTPAuthenticationError as error:
             self.close()
             # A wrong password is the server's configuration, not the message: keep retrying.
@@ -82,32 +114,45 @@ class SMTPSender:
         except smtplib.SMTPRecipientsRefused as error:
             self.close()
             codes = [code for code, _ in error.recipients.values()]
-            raise classify(min(codes), "all recipients refused") from None
+            raise classify(min(codes), "all recipients refused", mail) from None
         except smtplib.SMTPResponseException as error:
             self.close()
-            raise classify(error.smtp_code, error.smtp_error) from None
+            raise classify(error.smtp_code, error.smtp_error, mail) from None
         except (smtplib.SMTPException, OSError) as error:  # refused, reset, timed out
             self.close()
-            detail = f": {error}" if str(error) else ""
+            detail = f": {without_addresses(str(error), mail.recipients)}" if str(error) else ""
             raise TemporaryFailure(type(error).__name__ + detail) from None
+        except (PermanentFailure, TemporaryFailure):
+            raise
+        except BaseException:  # anything else: this connection is in an unknown state
+            self.close()
+            raise
         if refused:  # others accepted it, so it is delivered; the refusals need a person
             codes = sorted({code for code, _ in refused.values()})
             log.warning("%d recipient(s) refused a message (%s)", len(refused), codes)
 
-    def send_on_open_connection(self, sender: str, recipients: list[str], data: bytes) -> dict:
+    def send_on_open_connection(self, mail: Envelope, data: bytes) -> dict:
         if self.smtp is None:
             try:
                 self.smtp = self.connect()
             except (smtplib.SMTPException, OSError) as error:  # refused, banner, TLS, login
                 detail = f": {error}" if str(error) else ""
                 raise ServerUnavailable(type(error).__name__ + detail) from None
-        return self.smtp.sendmail(sender, recipients, data)
+        options = []
+        if mail.smtputf8:
+            self.smtp.ehlo_or_helo_if_needed()
+            if not self.smtp.has_extn("smtputf8"):
+                raise PermanentFailure("the recipient's address has non-ASCII characters before "
+                                       "the @, and the mail server does not offer SMTPUTF8")
+            options = ["SMTPUTF8"]
+        return self.smtp.sendmail(mail.sender, mail.recipients, data, mail_options=options)
 
 
-def classify(code: int, text) -> Exception:
+def classify(code: int, text, mail: Envelope) -> Exception:
+    """A reply as a temporary or permanent failure, without the addresses it may name."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    reason = f"{code} {str(text)[:200]}"
+    reason = f"{code} {without_addresses(str(text), [mail.sender, *mail.recipients])[:200]}"
     return PermanentFailure(reason) if 500 <= code < 600 else TemporaryFailure(reason)
 
 

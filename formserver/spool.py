@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .logtext import where
+
 log = logging.getLogger(__name__)
 
 
@@ -96,21 +98,34 @@ def read_state(path: Path) -> dict:
         return {}
 
 
+@dataclass(frozen=True)
+class Retries:
+    delays: tuple[int, ...]  # seconds before retry 1, 2, ...; the last repeats
+    give_up_after: float  # seconds since the message was queued ...
+    give_up_attempts: int = 1  # ... and at least this many attempts, before setting it aside
+
+    def delay(self, attempts: int) -> int:
+        return self.delays[min(attempts - 1, len(self.delays) - 1)]
+
+
 def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple[int, ...],
-                give_up_after: float, now: float | None = None,
+                give_up_after: float, give_up_attempts: int = 1, now: float | None = None,
                 on_outcome: Callable[[bytes, str], None] | None = None) -> Round:
     """Send every message that is due; defer temporary failures, set aside permanent ones.
-    on_outcome(message, "delivered" or "failed") is told of each final outcome."""
+    on_outcome(message, "delivered" or "failed") is told of each final outcome. No single
+    message stops the round, whatever it raises."""
     tmp, new, failed = folders(spool_dir)
+    retries = Retries(tuple(delays), give_up_after, give_up_attempts)
     result = Round()
     for path in sorted(new.glob("*.eml")):
-        if read_state(path.with_suffix(".state")).get("next_try", 0) > (now or time.time()):
+        try:
+            outcome, data = deliver_one(path, send, retries, now or time.time(), tmp, failed)
+        except Exception as error:  # e.g. a file that cannot be read: the others go on
+            log.error("could not deliver %s: unexpected %s at %s", path.stem,
+                      type(error).__name__, where(error))
             continue
-        with claimed(path) as data:
-            if data is None:
-                continue
-            outcome = attempt(path, data, send, delays, give_up_after, now or time.time(),
-                              tmp, failed)
+        if outcome is None:
+            continue
         getattr(result, "deferred" if outcome == "unreachable" else outcome).append(path.stem)
         if on_outcome and outcome in ("sent", "failed"):
             on_outcome(data, "delivered" if outcome == "sent" else "failed")
@@ -121,6 +136,20 @@ def deliver_due(spool_dir: Path, send: Callable[[bytes], None], *, delays: tuple
         # is sent again, with the same Message-ID.
         fsync_dir(new)
     return result
+
+
+def deliver_one(path: Path, send: Callable[[bytes], None], retries: Retries, now: float,
+                tmp: Path, failed: Path) -> tuple[str | None, bytes]:
+    """(outcome, the message) for one message; outcome None when it was not due or another
+    deliverer has it."""
+    next_try = read_state(path.with_suffix(".state")).get("next_try", 0)
+    # A next try further away than the longest delay was set by a clock that was wrong.
+    if now < next_try <= now + max(retries.delays, default=0):
+        return None, b""
+    with claimed(path) as data:
+        if data is None:
+            return None, b""
+        return attempt(path, data, send, retries, now, tmp, failed), data
 
 
 @contextmanager
@@ -147,36 +176,47 @@ def claimed(path: Path) -> Iterator[bytes | None]:
         os.close(fd)
 
 
-def attempt(path: Path, data: bytes, send: Callable[[bytes], None], delays: tuple[int, ...],
-            give_up_after: float, now: float, tmp: Path, failed: Path) -> str:
+def attempt(path: Path, data: bytes, send: Callable[[bytes], None], retries: Retries,
+            now: float, tmp: Path, failed: Path) -> str:
     """Send one claimed message: "sent", "deferred", "failed", or "unreachable" (deferred,
-    and the server is down)."""
+    and the server is down). An unexpected error is a failed attempt like a 4xx."""
     name, state_path = path.stem, path.with_suffix(".state")
     state = read_state(state_path)
     try:
         send(data)
-    except TemporaryFailure as error:
-        attempts = state.get("attempts", 0) + 1
-        queued_at = state.get("queued_at", path.stat().st_mtime)
-        if now - queued_at >= give_up_after:
-            return give_up(path, failed, f"gave up after {attempts} attempts: {error}",
-                           attempts, now)
-        delay = delays[min(attempts - 1, len(delays) - 1)]
-        state = {"attempts": attempts, "queued_at": queued_at, "next_try": now + delay,
-                 "last_error": str(error)}
-        try:
-            write_durably(state_path, json.dumps(state).encode(), tmp)
-        except OSError as write_error:  # disk full: retried next round, the rest go on
-            log.error("could not record the retry of %s: %s", name, write_error.strerror)
-        log.info("delivery of %s deferred (attempt %d, retry in %ds): %s",
-                 name, attempts, delay, error)
-        return "unreachable" if isinstance(error, ServerUnavailable) else "deferred"
     except PermanentFailure as error:
         return give_up(path, failed, str(error), state.get("attempts", 0) + 1, now)
+    except Exception as error:
+        if not isinstance(error, TemporaryFailure):
+            log.error("unexpected %s while sending %s at %s", type(error).__name__, name,
+                      where(error))
+            error = TemporaryFailure(f"unexpected {type(error).__name__}")
+        return defer(path, state, error, retries, now, tmp, failed)
     path.unlink()
     state_path.unlink(missing_ok=True)
     log.info("delivered %s", name)
     return "sent"
+
+
+def defer(path: Path, state: dict, error: TemporaryFailure, retries: Retries, now: float,
+          tmp: Path, failed: Path) -> str:
+    """Record a temporary failure and when to try again; set the message aside once it has
+    failed for long enough and often enough (a clock jump alone never gives up on it)."""
+    name, state_path = path.stem, path.with_suffix(".state")
+    attempts = state.get("attempts", 0) + 1
+    queued_at = state.get("queued_at", path.stat().st_mtime)
+    if now - queued_at >= retries.give_up_after and attempts >= retries.give_up_attempts:
+        return give_up(path, failed, f"gave up after {attempts} attempts: {error}", attempts, now)
+    delay = retries.delay(attempts)
+    state = {"attempts": attempts, "queued_at": queued_at, "next_try": now + delay,
+             "last_error": str(error)}
+    try:
+        write_durably(state_path, json.dumps(state).encode(), tmp)
+    except OSError as write_error:  # disk full: retried next round, the rest go on
+        log.error("could not record the retry of %s: %s", name, write_error.strerror)
+    log.info("delivery of %s deferred (attempt %d, retry in %ds): %s",
+             name, attempts, delay, error)
+    return "unreachable" if isinstance(error, ServerUnavailable) else "deferred"
 
 
 def give_up(path: Path, failed: Path, reason: str, attempts: int, when: float) -> str:

@@ -12,7 +12,8 @@ import hmac
 import sqlite3
 import statistics
 from collections import defaultdict
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
 from email import policy
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
@@ -102,9 +103,29 @@ def count_follow_ups(db_path: Path, reference: str, secret: str, day: str | None
         return db.execute(query, params).fetchone()[0]
 
 
-def remember_follow_up(db_path: Path, reference: str, secret: str, day: str) -> None:
+@contextmanager
+def follow_up_slot(db_path: Path, reference: str, secret: str, day: str, per_day: int,
+                   total: int) -> Iterator[int | None]:
+    """The number the next follow-up of this reference gets, or None when its limits are
+    reached. Counted and checked in one transaction that holds the database's write lock
+    (BEGIN IMMEDIATE), so that concurrent follow-ups wait for each other; the follow-up is
+    counted only when the block ends without an error (once it is spooled)."""
+    key = reference_key(reference, secret)
     with closing(connect(db_path)) as db:
-        db.execute("INSERT INTO follow_ups VALUES (?, ?)", (reference_key(reference, secret), day))
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            so_far, today = db.execute("SELECT COUNT(*), COALESCE(SUM(day = ?), 0) FROM "
+                                       "follow_ups WHERE key = ?", (day, key)).fetchone()
+            if today >= per_day or so_far >= total:
+                yield None
+                return
+            yield so_far + 1
+            db.execute("INSERT INTO follow_ups VALUES (?, ?)", (key, day))
+            db.execute("COMMIT")
+        finally:
+            if db.in_transaction:
+                with suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
 
 
 def monthly(db_path: Path) -> list[dict]:

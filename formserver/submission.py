@@ -35,7 +35,7 @@ def submit(complaint: Complaint, resident_email: str = "") -> bool:
     try:
         stats.remember_reference(Path(config["STATS_DB"]), complaint.reference,
                                  config["SECRET_KEY"], complaint.submitted_at.date().isoformat())
-    except sqlite3.Error as error:  # the complaint is safe in the spool; follow-ups just can't
+    except (sqlite3.Error, OSError) as error:  # the complaint is safe; follow-ups just can't
         log.warning("could not remember %s: %s", complaint.reference, type(error).__name__)
     log.info("accepted %s (%s, %s, %d files, anonymized=%s)", complaint.reference,
              complaint.category, complaint.recipient, len(complaint.evidence),

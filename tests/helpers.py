@@ -3,13 +3,19 @@ No fixtures here (they are in conftest.py); tests and bench/ import these direct
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import importlib.util
 import io
+import os
 import re
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
@@ -122,37 +128,61 @@ class SMTPRecorder:
     delay: float = 0.0
     received: threading.Event = field(default_factory=threading.Event)
     data_started: threading.Event = field(default_factory=threading.Event)
+    begun: int = 0  # DATA commands begun
+    finished: int = 0  # DATA commands answered, or abandoned by a client that went away
+    changed: threading.Condition = field(default_factory=threading.Condition)
     peers: list = field(default_factory=list)  # the client's (address, port) per message
 
     async def handle_DATA(self, server, session, envelope):
         import asyncio
 
         self.data_started.set()
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.reply:
-            return self.reply
-        self.messages.append(envelope)
-        self.peers.append(session.peer)
-        self.received.set()
-        return "250 2.0.0 OK"
+        with self.changed:
+            self.begun += 1
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            if self.reply:
+                return self.reply
+            self.messages.append(envelope)
+            self.peers.append(session.peer)
+            self.received.set()
+            return "250 2.0.0 OK"
+        finally:
+            with self.changed:
+                self.finished += 1
+                self.changed.notify_all()
+
+    def wait_finished(self, count: int, timeout: float = 10) -> bool:
+        """Wait until `count` DATA commands are over (answered, or their client gone)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.finished >= count, timeout)
+
+    def wait_idle(self, timeout: float = 10) -> bool:
+        """Wait until every DATA command begun is over: a message a client gave up on (a
+        timeout, a kill) is in `messages` by then if the server kept it."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.finished >= self.begun, timeout)
 
     def parsed(self):
         return [BytesParser(policy=policy.default).parsebytes(m.content) for m in self.messages]
 
 
 class SMTPServer:
-    """A real aiosmtpd server on 127.0.0.1 that tests can stop and start again on its port."""
+    """A real aiosmtpd server on 127.0.0.1 that tests can stop and start again on its port;
+    with smtputf8=True it offers SMTPUTF8 (addresses with non-ASCII local parts)."""
 
-    def __init__(self):
+    def __init__(self, smtputf8: bool = False):
         self.host, self.port = "127.0.0.1", free_port()
         self.handler = SMTPRecorder()
         self.controller = None
+        self.smtputf8 = smtputf8
 
     def start(self):
         from aiosmtpd.controller import Controller
 
-        self.controller = Controller(self.handler, hostname=self.host, port=self.port)
+        self.controller = Controller(self.handler, hostname=self.host, port=self.port,
+                                     enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
 
     def stop(self):
@@ -164,7 +194,7 @@ class SMTPServer:
 def app_config(folder: Path, smtp_port: int, site_dir: Path, **overrides) -> dict:
     """A configuration with every path in folder, delivering to 127.0.0.1:smtp_port."""
     return {
-        "SECRET_KEY": "test-secret-" + "0" * 32,
+        "SECRET_KEY": "test-secret",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": smtp_port,
         "SMTP_TIMEOUT": 5,
@@ -188,6 +218,126 @@ def make_app(tmp_path, smtp_server, built_site, **overrides):
     # MIN_FILL_SECONDS: the spam timer has its own test.
     return create_app(app_config(tmp_path, smtp_server.port, built_site, TESTING=True,
                                  MIN_FILL_SECONDS=0, **overrides))
+
+
+def server_env(tmp_path, smtp_server, built_site, **settings) -> dict[str, str]:
+    """The environment of a form server (gunicorn, `flask deliver`) started as its own
+    process: every path in tmp_path, mail to the test's SMTP server; settings by key."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
+    values = {
+        "SECRET_KEY": "process-test-secret",
+        "SMTP_HOST": smtp_server.host, "SMTP_PORT": smtp_server.port, "SMTP_TIMEOUT": 5,
+        "MAIL_FROM": "complaints@estate.test", "OFFICE_EMAIL": "office@estate.test",
+        "COMMITTEE_EMAIL": "committee@estate.test",
+        "SPOOL_DIR": tmp_path / "spool", "STATS_DB": tmp_path / "stats.sqlite",
+        "DRAFT_DIR": tmp_path / "drafts", "MAILDIR": tmp_path / "maildir",
+        "SITE_DIR": built_site, "DELIVER_IN_PROCESS": "false", "MIN_FILL_SECONDS": 0,
+        **settings,
+    }
+    env.update({f"FORMSERVER_{key}": str(value) for key, value in values.items()})
+    return env
+
+
+def gunicorn_command(port: int) -> list[str]:
+    """gunicorn as the unit runs it (deploy/gunicorn.conf.py), on a port of the test's."""
+    return [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+            "--bind", f"127.0.0.1:{port}", "formserver:create_app()"]
+
+
+class Service:
+    """A process in its own session, so that kill -9 reaches its whole group (gunicorn's
+    master and workers); its output goes to a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict, log: Path, port: int | None = None):
+        self.name, self.args, self.env, self.log, self.port = name, args, env, log, port
+        self.popen: subprocess.Popen | None = None
+        self.kills = 0
+
+    def start(self) -> Service:
+        with open(self.log, "ab") as out:
+            self.popen = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, cwd=ROOT, env=self.env,
+                                          start_new_session=True)
+        if self.port:
+            wait_for_port(self.port, self.popen, self.name, self.output)
+        return self
+
+    def kill(self) -> None:
+        """kill -9, the whole process group."""
+        self.kills += 1
+        self.signal_group(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            self.signal_group(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=10)
+        self.signal_group(signal.SIGKILL)  # workers that outlived their master, if any
+        if self.popen.poll() is None:
+            self.popen.wait(timeout=10)
+
+    def signal_group(self, number: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, number)
+
+    def output(self, last: int = 3000) -> str:
+        try:
+            return self.log.read_text("utf-8", "replace")[-last:]
+        except FileNotFoundError:
+            return ""
+
+
+class Browser:
+    """Just enough of a browser for a server in another process: one cookie jar, a fresh
+    connection per request, no redirects followed."""
+
+    def __init__(self, port: int, cookies: dict[str, str] | None = None):
+        self.port = port
+        self.cookies: dict[str, str] = dict(cookies or {})
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                content_type: str | None = None, hold: threading.Barrier | None = None,
+                ) -> tuple[int, http.client.HTTPMessage, str]:
+        """One request; with `hold`, everything but the body's last byte is sent, then the
+        barrier waited for: requests released together reach the app together."""
+        headers = {"Content-Length": str(len(body or b""))}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if content_type:
+            headers["Content-Type"] = content_type
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            for name, value in headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            if body and hold:
+                conn.send(body[:-1])
+                hold.wait(timeout=30)
+                conn.send(body[-1:])
+            elif body:
+                conn.send(body)
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+        for value in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return response.status, response.headers, text
+
+    def post(self, path: str, fields: dict, hold: threading.Barrier | None = None,
+             ) -> tuple[int, http.client.HTTPMessage, str]:
+        return self.request("POST", path, *multipart(fields), hold=hold)
+
+
+def hidden_inputs(html: str) -> dict[str, str]:
+    """A page's CSRF token and signed start time, as a browser sends them back."""
+    return dict(re.findall(r'<input id="(csrf_token|form_started)" name="\1" type="hidden" '
+                           r'value="([^"]+)"', html))
 
 
 def wait_for_port(port: int, process=None, name: str = "server", output=lambda: "",
@@ -224,25 +374,44 @@ VALID_COMPLAINT = {
 
 def hidden_fields(client, path="/complaint") -> dict[str, str]:
     """The CSRF token and the signed start time, as a browser would send them back."""
-    html = client.get(path).get_data(as_text=True)
-    return dict(re.findall(r'<input id="(csrf_token|form_started)" name="\1" type="hidden" '
-                           r'value="([^"]+)"', html))
+    return hidden_inputs(client.get(path).get_data(as_text=True))
 
 
-def post_form(client, files=(), **changes):
-    """POST the complaint form with a real CSRF token; None in changes drops a field."""
-    data = {**VALID_COMPLAINT, **hidden_fields(client), **changes}
+def post_form(client, files=(), *, page="/complaint", **changes):
+    """POST the complaint form with a real CSRF token, as shown on `page` (a "change" link's
+    page changes the draft; /complaint starts a new one); None in changes drops a field."""
+    data = {**VALID_COMPLAINT, **hidden_fields(client, page), **changes}
     data = {k: v for k, v in data.items() if v is not None}
     if files:
         data["evidence"] = list(files)
     return client.post("/complaint", data=data, content_type="multipart/form-data")
 
 
+SEND_FORM = re.compile(r'<form method="post" action="/complaint/send".*?</form>', re.S)
+HIDDEN = re.compile(r'<input id="(\w+)" name="\1" type="hidden" value="([^"]*)"')
+
+
+def send_form_fields(review_html: str) -> dict[str, str]:
+    """The hidden fields of the review page's send form (CSRF token, draft, digest)."""
+    return dict(HIDDEN.findall(SEND_FORM.search(review_html).group(0)))
+
+
+def multipart(fields: dict) -> tuple[bytes, str]:
+    """(body, content type) of a multipart/form-data request made by hand: values as str or
+    raw bytes (e.g. not valid UTF-8). The test client would put a large one in a temporary
+    file it never closes."""
+    boundary = f"----estate{uuid.uuid4().hex}"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+             + (value if isinstance(value, bytes) else str(value).encode()) + b"\r\n"
+             for name, value in fields.items()]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), \
+        f"multipart/form-data; boundary={boundary}"
+
+
 def send_reviewed(client):
     """Press "send" on the review page, as a resident would."""
     review = client.get("/complaint/review").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', review).group(1)
-    return client.post("/complaint/send", data={"csrf_token": token})
+    return client.post("/complaint/send", data=send_form_fields(review))
 
 
 def submit(client, files=(), **changes):

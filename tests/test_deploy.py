@@ -24,9 +24,22 @@ from dataclasses import dataclass
 from email.message import Message
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from helpers import ROOT, VALID_COMPLAINT, SMTPRecorder, free_port, wait_for_port
+from helpers import (
+    ROOT,
+    VALID_COMPLAINT,
+    Browser,
+    Service,
+    SMTPRecorder,
+    free_port,
+    gunicorn_command,
+    hidden_inputs,
+    send_form_fields,
+    server_env,
+    wait_for_port,
+)
 
 DEPLOY = ROOT / "deploy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -44,6 +57,7 @@ SECURITY_HEADERS = {
 needs_nginx = pytest.mark.skipif(
     not os.access(NGINX, os.X_OK),
     reason=f"nginx is not installed ({NGINX}); scripts/test installs it with apt-get")
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 # --- processes ----------------------------------------------------------------------------------
@@ -231,8 +245,32 @@ def mail_server():
     controller.stop()
 
 
+def deployment_settings() -> dict[str, str]:
+    """The settings deploy/estate-complaints.env.example gives, as /etc/estate-complaints.env."""
+    lines = (DEPLOY / "estate-complaints.env.example").read_text("utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
 @pytest.fixture(scope="module")
-def gunicorn_app(tmp_path_factory, built_site, mail_server):
+def redis_server(tmp_path_factory):
+    """Debian's redis-server on a free loopback port, nothing saved to disk; the deployment's
+    storage URI with that port."""
+    if not os.access(REDIS, os.X_OK):
+        pytest.skip(f"redis-server is not installed ({REDIS}); scripts/test installs it")
+    tmp = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    service = Service("redis-server", [REDIS, "--bind", "127.0.0.1", "--port", str(port),
+                                       "--save", "", "--appendonly", "no", "--dir", str(tmp)],
+                      dict(os.environ), tmp / "redis.log", port).start()
+    uri = deployment_settings().get("FORMSERVER_RATELIMIT_STORAGE_URI", "memory://")
+    assert uri.startswith("redis://127.0.0.1:6379"), (
+        f"the deployment counts with {uri}: each worker on its own, forgotten on restart")
+    yield uri.replace("127.0.0.1:6379", f"127.0.0.1:{port}")
+    service.stop()
+
+
+@pytest.fixture(scope="module")
+def gunicorn_app(tmp_path_factory, built_site, mail_server, redis_server):
     """The app under real gunicorn with deploy/gunicorn.conf.py, started as the unit does
     (but delivering in-process, so this test needs no second service)."""
     tmp = tmp_path_factory.mktemp("gunicorn")
@@ -256,6 +294,7 @@ def gunicorn_app(tmp_path_factory, built_site, mail_server):
         "FORMSERVER_OFFICE_EMAIL": "office@estate.test",
         "FORMSERVER_MAIL_FROM": "complaints@estate.test",
         "FORMSERVER_COMMITTEE_EMAIL": "committee@estate.test",
+        "FORMSERVER_RATELIMIT_STORAGE_URI": redis_server,
         "WEB_CONCURRENCY": "2",
     })
     process = start("gunicorn", [sys.executable, "-m", "gunicorn", "-c",
@@ -601,15 +640,53 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path):
     assert "estate-complaints" not in result.stderr, result.stderr
 
 
-def test_the_gunicorn_settings():
-    settings: dict = {}
-    exec(compile((DEPLOY / "gunicorn.conf.py").read_text("utf-8"), "gunicorn.conf.py", "exec"),
-         settings)
-    assert settings["bind"] == "127.0.0.1:8000" or "GUNICORN_BIND" in os.environ
-    assert 1 <= settings["workers"] <= 5 or "WEB_CONCURRENCY" in os.environ
-    assert settings["timeout"] == 30
-    assert settings["forwarded_allow_ips"] == "127.0.0.1"
-    log_format = settings["access_log_format"]
-    assert "%(U)s" in log_format
-    for atom in ("%(r)s", "%(q)s", "%(f)s", "%(h)s"):  # request line, query, referrer, address
-        assert atom not in log_format
+# --- gunicorn's access log and the rate limits, with several workers ----------------------------
+
+def test_control_characters_in_a_path_never_reach_gunicorns_log_raw(gunicorn_app):
+    """%0d%0a in a path would write a forged line into the log, %1b terminal commands."""
+    process, port = gunicorn_app
+    forged = '127.0.0.1 - - "GET /forged HTTP/1.1" 200'
+    path = "/complaint%0d%0a" + urllib.parse.quote(forged) + "%1b[2J%00"
+    assert fetch(port, path).status == 404
+    deadline = time.monotonic() + 5
+    while "/forged" not in process.output() and time.monotonic() < deadline:
+        time.sleep(0.05)  # gunicorn writes the line as the request ends
+    log = process.output()
+    [line] = [line for line in log.splitlines() if "/forged" in line]
+    assert line.startswith('"GET /complaint\\x0d\\x0a'), line
+    assert "\x1b" not in log and "\x00" not in log and not line.startswith(forged)
+
+
+@pytest.mark.slow
+def test_the_receipt_and_submission_limits_hold_across_workers_and_restarts(
+        tmp_path, built_site, mail_server, redis_server):
+    """Three workers, the deployment's shared store, a restart in the middle: one address
+    gets its two receipts a day and no more; one client its five accepted submissions an
+    hour, however many forms it had sent back for a mistake (422s do not count)."""
+    port = free_port()
+    mail = SimpleNamespace(host="127.0.0.1", port=mail_server.port)
+    env = server_env(tmp_path, mail, built_site, ACKNOWLEDGEMENTS_PER_DAY=2,
+                     SUBMISSION_RATE_LIMIT="5/hour", RATELIMIT_STORAGE_URI=redis_server)
+    env["WEB_CONCURRENCY"] = "3"
+    server = Service("gunicorn", gunicorn_command(port), env, tmp_path / "gunicorn.log", port)
+
+    def submit(**changes) -> int:
+        browser = Browser(port)
+        form = hidden_inputs(browser.request("GET", "/complaint")[2])
+        status, _, _ = browser.post("/complaint", {**VALID_COMPLAINT, **form, **changes})
+        if status == 303:
+            review = browser.request("GET", "/complaint/review")[2]
+            assert browser.post("/complaint/send", send_form_fields(review))[0] == 303
+        return status
+
+    try:
+        server.start()
+        assert [submit() for _ in range(3)] == [303] * 3
+        assert [submit(name="") for _ in range(4)] == [422] * 4
+        server.stop()
+        server.start()
+        assert [submit() for _ in range(3)] == [303, 303, 429]
+    finally:
+        server.stop()
+    receipts = list((tmp_path / "spool" / "new").glob("*.ack.eml"))
+    assert len(receipts) == 2, server.output()

@@ -14,7 +14,8 @@ CONFIGURATION = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
 TABLE_KEYS = {key for row in re.findall(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|", CONFIGURATION, re.M)
               for key in re.findall(r"[A-Z_]+", row)}
 # Flask's and its extensions' own settings, which the app reads but does not define.
-FOREIGN_KEYS = {"TESTING", "PREFERRED_URL_SCHEME", "MAX_CONTENT_LENGTH", "SECRET_KEY",
+FOREIGN_KEYS = {"TESTING", "PREFERRED_URL_SCHEME", "MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE",
+                "SECRET_KEY",
                 "RATELIMIT_ENABLED", "RATELIMIT_STORAGE_URI", "RATELIMIT_HEADERS_ENABLED",
                 "SESSION_COOKIE_SECURE", "SITE"}
 

@@ -11,20 +11,17 @@ complaint is delivered under two different Message-IDs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http.client
 import io
 import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,15 +30,20 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 from helpers import (
-    ROOT,
     VALID_COMPLAINT,
+    Browser,
+    Service,
     SMTPRecorder,
     free_port,
+    gunicorn_command,
+    hidden_inputs,
     make_app,
+    multipart,
     post_form,
+    send_form_fields,
     send_reviewed,
+    server_env,
     submit,
-    wait_for_port,
 )
 from werkzeug.datastructures import FileStorage
 
@@ -215,11 +217,11 @@ def test_a_disk_that_fills_up_during_the_receipt_still_confirms_the_complaint(
     response = submit(client)
     assert filled, "the receipt was never written"
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
-    reference = confirmed_reference(client, response)
     with client.session_transaction() as session:
         assert session["sent"]["acknowledged"] is False, "a receipt is promised, none was saved"
     page = client.get("/complaint/sent").get_data(as_text=True)
     assert "電郵給您" not in page, "the page promises a receipt that was not saved"
+    reference = re.search(r'id="reference"[^>]*>\s*([^<\s]+)\s*<', page).group(1)
     assert waiting(tiny_app) == [reference]  # the office's message only
     assert files_in(tiny_app, "tmp") == []
     assert any(r.levelname == "ERROR" and reference in r.getMessage() for r in caplog.records)
@@ -291,8 +293,67 @@ def test_a_half_written_message_left_by_a_killed_server_is_purged(app, client, s
     assert message_ids(smtp_server.handler) == Counter({f"<{reference}@estate.test>": 1})
 
 
+def test_a_draft_that_fills_the_disk_leaves_no_orphaned_evidence(tmp_path, smtp_server,
+                                                                built_site, tiny_disk):
+    """The drafts (only they) on the tiny filesystem, full before the photo fits: 503 and
+    nothing left behind (a draft is written into a temporary folder and renamed); with room
+    again the same answers go through."""
+    drafts_dir = tiny_disk / "drafts"
+    app = make_app(tmp_path, smtp_server, built_site, DRAFT_DIR=str(drafts_dir))
+    client = app.test_client()
+    photo = noisy_jpeg()
+    filler = fill(tiny_disk, leave=len(photo) // 2)
+    refused = post_form(client, [upload(photo)])
+    assert refused.status_code == 503, refused.get_data(as_text=True)[:2000]
+    assert NOT_SAVED in refused.get_data(as_text=True)
+    assert list(drafts_dir.iterdir()) == [], "a failed write left files behind"
+
+    filler.unlink()
+    assert post_form(client, [upload(photo)]).status_code == 303
+    assert len(list(drafts_dir.iterdir())) == 1
+
+
+# --- a statistics database that is broken -----------------------------------------------------
+
+def follow_up(client, reference: str):
+    from helpers import hidden_fields
+
+    return client.post("/follow-up", data={"reference": reference, "reason": "no_reply",
+                                           "details": "仍未有回覆。",
+                                           **hidden_fields(client, "/follow-up")})
+
+
+def test_a_statistics_database_that_cannot_be_read_gives_503_before_anything_is_sent(
+        tmp_path, smtp_server, built_site):
+    broken = tmp_path / "stats.sqlite"
+    broken.write_bytes(b"not a database, " * 512)
+    app = make_app(tmp_path, smtp_server, built_site, STATS_DB=str(broken))
+    client = app.test_client()
+    reference = confirmed_reference(client, submit(client, email=""))  # the complaint goes
+    response = follow_up(client, reference)
+    assert response.status_code == 503, response.get_data(as_text=True)[:2000]
+    assert "暫時未能接收" in response.get_data(as_text=True)
+    assert waiting(app) == [reference]  # no follow-up spooled
+
+
+def test_a_follow_up_spooled_when_its_count_cannot_be_written_is_still_confirmed(
+        app, client, smtp_server, caplog):
+    import sqlite3
+
+    reference = confirmed_reference(client, submit(client, email=""))
+    db = sqlite3.connect(app.config["STATS_DB"])  # counts can be read, not written
+    db.executescript("DROP TABLE follow_ups; CREATE VIEW follow_ups (key, day) AS "
+                     "SELECT key, day FROM references_seen WHERE 0;")
+    db.close()
+    response = follow_up(client, reference)
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    assert len([name for name in waiting(app) if ".follow-up-" in name]) == 1
+    assert "could not count follow-up 1" in caplog.text
+
+
 # --- a slow mail server --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_slow_mail_server_defers_without_holding_up_anyone_and_delivers_once(
         app, client, smtp_server):
     app.config["SMTP_TIMEOUT"] = 1
@@ -318,7 +379,7 @@ def test_a_slow_mail_server_defers_without_holding_up_anyone_and_delivers_once(
     [result] = rounds
     assert result.sent == [] and sorted(result.deferred) == [first, f"{first}.ack"]
     assert "timed out" in state_of(app, first)["last_error"]
-    time.sleep(handler.delay + 0.5)  # had the server kept the abandoned message, it is in now
+    assert handler.wait_idle()  # had the server kept the abandoned message, it is in now
     assert handler.messages == []
 
     handler.delay = 0
@@ -332,6 +393,7 @@ def test_a_slow_mail_server_defers_without_holding_up_anyone_and_delivers_once(
     assert set(ids.values()) == {1}, f"delivered more than once: {ids}"
 
 
+@pytest.mark.slow
 def test_the_embedded_deliverer_never_makes_the_resident_wait(tmp_path, smtp_server, built_site):
     """`flask run`'s delivery thread talks to the slow server while residents send."""
     app = make_app(tmp_path, smtp_server, built_site, DELIVER_IN_PROCESS=True,
@@ -355,7 +417,7 @@ def test_the_embedded_deliverer_never_makes_the_resident_wait(tmp_path, smtp_ser
         while waiting(app) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert waiting(app) == [], "not delivered within 20 s of the server recovering"
-        time.sleep(0.5)  # an abandoned slow DATA that the server kept anyway would be in now
+        assert handler.wait_idle()  # an abandoned slow DATA the server kept would be in now
         ids = message_ids(handler)
         assert set(ids) == {f"<{ref}@estate.test>" for ref in references}
         assert set(ids.values()) == {1}, f"delivered more than once: {ids}"
@@ -538,98 +600,38 @@ def test_the_sender_refused(app, client, smtp_server, reply, outcome):
         assert info["reason"].startswith("553")
 
 
+@dataclass
+class RefusesAfterData(SMTPRecorder):
+    """Refuses a message at the end of DATA with a reply that names its recipient, as
+    Postfix and others do."""
+
+    refuse: str = ""
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse in envelope.rcpt_tos:
+            return f"554 5.7.1 <{self.refuse}>: message refused for {self.refuse}"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_refused_receipt_is_kept_and_logged_without_the_residents_address(
+        app, client, smtp_server, runner, caplog):
+    resident = "chan.taiman@example.com"
+    serve(smtp_server, RefusesAfterData(refuse=resident))
+    reference = confirmed_reference(client, submit(client, email=resident))
+    result = delivery.deliver_once(app.config)
+    assert result.sent == [reference] and result.failed == [f"{reference}.ack"]
+    record = (spool_dir(app) / "failed" / f"{reference}.ack.json").read_text()
+    assert json.loads(record)["reason"].startswith("554 5.7.1")
+    listing = runner.invoke(args=["spool"]).output
+    for where, text in (("the failed record", record), ("the log", caplog.text),
+                        ("flask spool", listing)):
+        assert "chan.taiman" not in text, where
+
+
 # --- kill -9 during a stream of submissions ------------------------------------------------------
-
-class Service:
-    """A process in its own session, so that kill -9 reaches its whole group (gunicorn's
-    master and workers); its output goes to a log file."""
-
-    def __init__(self, name: str, args: list[str], env: dict, log: Path, port: int | None = None):
-        self.name, self.args, self.env, self.log, self.port = name, args, env, log, port
-        self.popen: subprocess.Popen | None = None
-        self.kills = 0
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, cwd=ROOT, env=self.env,
-                                          start_new_session=True)
-        if self.port:
-            self.wait_for_port()
-
-    def wait_for_port(self, timeout: float = 30) -> None:
-        wait_for_port(self.port, self.popen, self.name, self.output, timeout)
-
-    def kill(self) -> None:
-        """kill -9, the whole process group."""
-        self.kills += 1
-        self.signal_group(signal.SIGKILL)
-        self.popen.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.popen is None:
-            return
-        if self.popen.poll() is None:
-            self.signal_group(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=10)
-        self.signal_group(signal.SIGKILL)  # workers that outlived their master, if any
-        if self.popen.poll() is None:
-            self.popen.wait(timeout=10)
-
-    def signal_group(self, number: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, number)
-
-    def output(self) -> str:
-        try:
-            return self.log.read_text("utf-8", "replace")[-3000:]
-        except FileNotFoundError:
-            return ""
-
 
 class Retry(Exception):
     """This submission failed somewhere; start it again from the form."""
-
-
-class Browser:
-    """Just enough of a browser: one session cookie, fresh connections, no redirects followed."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                content_type: str | None = None) -> tuple[int, http.client.HTTPMessage, str]:
-        headers = {}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if content_type:
-            headers["Content-Type"] = content_type
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-        finally:
-            conn.close()
-        for value in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = value.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return response.status, response.headers, text
-
-
-def multipart(fields: dict) -> tuple[bytes, str]:
-    boundary = f"----fault{uuid.uuid4().hex}"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-             for name, value in fields.items()]
-    return "".join(parts + [f"--{boundary}--\r\n"]).encode(), \
-        f"multipart/form-data; boundary={boundary}"
-
-
-def hidden_inputs(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<input id="(csrf_token|form_started)" name="\1" type="hidden" '
-                           r'value="([^"]+)"', html))
 
 
 @dataclass
@@ -679,16 +681,16 @@ class Stream:
             if status != 303 or not headers["Location"].endswith("/complaint/review"):
                 raise Retry
             status, _, review = browser.request("GET", "/complaint/review")
-            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', review)
             reference = REFERENCE.search(review)
-            if status != 200 or not token or not reference:
+            if status != 200 or 'action="/complaint/send"' not in review or not reference:
                 raise Retry
+            send = send_form_fields(review)
         except (OSError, http.client.HTTPException):
             raise Retry from None
         reference = reference.group(1)
         self.attempted.append(reference)
         try:
-            body = urllib.parse.urlencode({"csrf_token": token.group(1)}).encode()
+            body = urllib.parse.urlencode(send).encode()
             status, headers, _ = browser.request("POST", "/complaint/send", body,
                                                  "application/x-www-form-urlencoded")
         except (OSError, http.client.HTTPException):
@@ -713,6 +715,7 @@ class Stream:
         return reference
 
 
+@pytest.mark.slow
 def test_kill_9_of_server_and_deliverer_during_a_stream_loses_no_acknowledged_complaint(
         tmp_path, smtp_server, built_site):
     """gunicorn (deploy/gunicorn.conf.py) and `flask deliver --loop` as separate process groups,
@@ -724,31 +727,10 @@ def test_kill_9_of_server_and_deliverer_during_a_stream_loses_no_acknowledged_co
     rng = random.Random(20261127)
     port = free_port()
     spooled = tmp_path / "spool"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
-    env.update({
-        "FORMSERVER_SECRET_KEY": "fault-test-secret",
-        "FORMSERVER_SMTP_HOST": smtp_server.host,
-        "FORMSERVER_SMTP_PORT": str(smtp_server.port),
-        "FORMSERVER_SMTP_TIMEOUT": "5",
-        "FORMSERVER_MAIL_FROM": "complaints@estate.test",
-        "FORMSERVER_OFFICE_EMAIL": "office@estate.test",
-        "FORMSERVER_COMMITTEE_EMAIL": "committee@estate.test",
-        "FORMSERVER_SPOOL_DIR": str(spooled),
-        "FORMSERVER_STATS_DB": str(tmp_path / "stats.sqlite"),
-        "FORMSERVER_DRAFT_DIR": str(tmp_path / "drafts"),
-        "FORMSERVER_MAILDIR": str(tmp_path / "maildir"),
-        "FORMSERVER_SITE_DIR": str(built_site),
-        "FORMSERVER_DELIVER_IN_PROCESS": "false",
-        "FORMSERVER_DELIVERY_INTERVAL": "0.2",
-        "FORMSERVER_RETRY_DELAYS": "1",
-        "FORMSERVER_MIN_FILL_SECONDS": "0",
-        "FORMSERVER_SUBMISSION_RATE_LIMIT": "100000/hour",
-        "FORMSERVER_ACKNOWLEDGEMENTS_PER_DAY": "100000",
-        "WEB_CONCURRENCY": "2",
-    })
-    server = Service("gunicorn", [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-                                  "--bind", f"127.0.0.1:{port}", "formserver:create_app()"],
-                     env, tmp_path / "gunicorn.log", port)
+    env = server_env(tmp_path, smtp_server, built_site, DELIVERY_INTERVAL=0.2, RETRY_DELAYS=1,
+                     SUBMISSION_RATE_LIMIT="100000/hour", ACKNOWLEDGEMENTS_PER_DAY=100000)
+    env["WEB_CONCURRENCY"] = "2"
+    server = Service("gunicorn", gunicorn_command(port), env, tmp_path / "gunicorn.log", port)
     deliverer = Service("deliverer", [sys.executable, "-m", "flask", "--app", "formserver",
                                       "deliver", "--loop"], env, tmp_path / "deliverer.log")
     smtp_server.handler.delay = 0.05  # each delivery takes a moment: kills can land in it

@@ -11,7 +11,9 @@ from helpers import (
     error_of,
     hidden_fields,
     jpeg,
+    multipart,
     office_message,
+    post_form,
     submit,
     upload,
 )
@@ -108,44 +110,130 @@ def test_without_an_email_there_is_no_reply_to_and_no_receipt(app, client, smtp_
     assert office["Reply-To"] is None
 
 
-@pytest.mark.parametrize(
-    ("changes", "field", "message"),
-    [
-        ({"name": ""}, "name", "請填寫您的姓名"),
-        ({"name": "陳" * 51}, "name", "姓名不可多於 50 個字"),
-        ({"unit": "  "}, "unit", "請填寫您的座數、樓層及單位"),
-        ({"phone": "", "email": ""}, "phone", "請填寫聯絡電話或電郵地址（最少一項）"),
-        ({"phone": "12"}, "phone", "請輸入正確的電話號碼"),
-        ({"email": "chan@"}, "email", "請輸入正確的電郵地址"),
-        ({"recipient": None}, "recipient", "請選擇把投訴交給物業管理處還是業主委員會"),
-        ({"recipient": "mayor"}, "recipient", "請從列出的選項中選擇一項"),
-        ({"category": "bribes"}, "category", "請從列出的選項中選擇一項"),
-        ({"subject": "<b></b>"}, "subject", "請用一句話寫出投訴標題"),
-        ({"subject": "標" * 81}, "subject", "標題不可多於 80 個字"),
-        ({"description": ""}, "description", "請描述發生了甚麼問題"),
-        ({"description": "字" * 5001}, "description", "投訴事實不可多於 5000 個字"),
-        ({"occurred_at": "昨天"}, "occurred_at", "請按年、月、日、時、分填寫發生時間"),
-        ({"occurred_at": "2999-01-01T10:00"}, "occurred_at", "發生時間不可以在將來"),
-        ({"location": ""}, "location", "請填寫問題發生的地點"),
-        ({"impact": "影" * 1001}, "impact", "影響程度不可多於 1000 個字"),
-        ({"expected_resolution": ""}, "expected_resolution", "請寫出您期望的解決方式"),
-        ({"follow_up_ref": "ABC"}, "follow_up_ref", "投訴編號的格式應該像"),
-        ({"declaration": None}, "declaration", "請確認投訴內容真實，才可提交"),
-    ],
-)
+# Every mistake a resident (or an attacker) can make in a field, with the message it gets.
+# (case, changes to the form, the field the message is shown at, text of the message)
+MISTAKES = [
+    ("empty name", {"name": ""}, "name", "請填寫您的姓名"),
+    ("name only markup", {"name": "<img src=x onerror=alert(1)>"}, "name", "請填寫您的姓名"),
+    ("name one too long", {"name": "陳" * 51}, "name", "姓名不可多於 50 個字"),
+    ("name far too long", {"name": "A" * 10_000}, "name", "表格只保留了首 50 個字"),
+    ("unit only spaces", {"unit": "  "}, "unit", "請填寫您的座數、樓層及單位"),
+    ("no contact at all", {"phone": "", "email": ""}, "phone",
+     "請填寫聯絡電話或電郵地址（最少一項）"),
+    ("phone too short", {"phone": "12"}, "phone", "請輸入正確的電話號碼"),
+    ("phone that is words", {"phone": "call me maybe"}, "phone", "請輸入正確的電話號碼"),
+    ("email without domain", {"email": "chan@"}, "email", "請輸入正確的電郵地址"),
+    ("email with header injection", {"email": "a@b.com\r\nBcc: evil@example.com"}, "email",
+     "請輸入正確的電郵地址"),
+    ("email as an encoded word", {"email": "=?utf-8?b?ZXZpbA==?=@example.com"}, "email",
+     "請輸入正確的電郵地址"),
+    ("recipient missing", {"recipient": None}, "recipient",
+     "請選擇把投訴交給物業管理處還是業主委員會"),
+    ("recipient not offered", {"recipient": "police"}, "recipient", "請從列出的選項中選擇一項"),
+    ("category missing", {"category": None}, "category", "請選擇投訴類別"),
+    ("category not offered", {"category": "<script>"}, "category", "請從列出的選項中選擇一項"),
+    ("subject only markup", {"subject": "<b></b>"}, "subject", "請用一句話寫出投訴標題"),
+    ("subject one too long", {"subject": "標" * 81}, "subject", "標題不可多於 80 個字"),
+    ("subject far too long", {"subject": "x" * 1000}, "subject", "投訴標題不可多於 80 個字"),
+    ("subject not valid UTF-8", {"subject": "升降機\ufffd\ufffd停用"}, "subject",
+     "無法辨認的字元"),
+    ("description empty", {"description": ""}, "description", "請描述發生了甚麼問題"),
+    ("description one too long", {"description": "字" * 5001}, "description",
+     "投訴事實不可多於 5000 個字"),
+    ("description far too long", {"description": "字" * 50_000}, "description",
+     "您輸入了 50000 個字，表格只保留了首 5000 個字"),
+    ("date that is words", {"occurred_at": "昨天"}, "occurred_at",
+     "請按年、月、日、時、分填寫發生時間"),
+    ("date that is not a date", {"occurred_at": "2026-13-45T99:99"}, "occurred_at", "發生時間"),
+    ("date in the future", {"occurred_at": "2999-01-01T10:00"}, "occurred_at",
+     "發生時間不可以在將來"),
+    ("location empty", {"location": ""}, "location", "請填寫問題發生的地點"),
+    ("impact too long", {"impact": "影" * 1001}, "impact", "影響程度不可多於 1000 個字"),
+    ("expected resolution empty", {"expected_resolution": ""}, "expected_resolution",
+     "請寫出您期望的解決方式"),
+    ("follow-up reference not one", {"follow_up_ref": "ABC"}, "follow_up_ref",
+     "投訴編號的格式應該像"),
+    ("follow-up reference with CRLF", {"follow_up_ref": "20261127-ABC-DEF\r\nBcc:"},
+     "follow_up_ref", "投訴編號"),
+    ("follow-up reference far too long", {"follow_up_ref": "9" * 500}, "follow_up_ref",
+     "不可多於 20 個字"),
+    ("declaration missing", {"declaration": None}, "declaration", "請確認投訴內容真實，才可提交"),
+    ("every field missing", dict.fromkeys(VALID_COMPLAINT), "name", "請填寫您的姓名"),
+]
+
+
+@pytest.mark.parametrize(("case", "changes", "field", "message"), MISTAKES,
+                         ids=[row[0] for row in MISTAKES])
 def test_each_mistake_gets_a_clear_message_and_keeps_the_other_answers(
-        client, smtp_server, changes, field, message):
+        app, client, smtp_server, case, changes, field, message):
     response = submit(client, **changes)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert message in error_of(html, field)
     assert f'href="#{field}' in html  # the error summary links to the field
-    assert 'class="error-summary"' in html
-    if field != "description":
+    assert 'class="error-summary"' in html and "請更正以下" in html
+    assert "Traceback" not in html and len(html) < 200_000  # not 2 MB sent back
+    if "description" not in changes:
         assert VALID_COMPLAINT["description"] in html
-    if field != "name":
+    if "name" not in changes:
         assert 'value="陳大文"' in html
+    delivery.deliver_once(app.config)
     assert smtp_server.handler.messages == []
+
+
+def test_a_two_megabyte_text_says_it_is_too_long_and_keeps_the_other_answers(
+        app, client, smtp_server):
+    """Over werkzeug's 500 KB for a field, under the request's limit: not the "files too
+    large" page that loses every answer, but the form, saying what is too long."""
+    body, content_type = multipart({**VALID_COMPLAINT, **hidden_fields(client),
+                                    "description": "漏水" * 350_000})
+    assert len(body) > 2_000_000
+    response = client.post("/complaint", data=body, content_type=content_type)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "您輸入了 700000 個字，表格只保留了首 5000 個字" in error_of(html, "description")
+    assert 'value="陳大文"' in html and VALID_COMPLAINT["location"] in html
+    assert "上載的檔案太大" not in html and len(html) < 100_000
+
+
+def test_an_hour_ago_in_the_estate_is_not_the_future_on_a_server_in_utc(app, client,
+                                                                       smtp_server):
+    """occurred_at is what the resident typed, in the estate's time; the server's own clock
+    may be in UTC (TZ=UTC here), eight hours behind Hong Kong."""
+    import os
+    import time
+    from datetime import timedelta
+
+    from formserver.workdays import local_now
+
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    try:
+        estate_now = local_now("HK").replace(tzinfo=None)
+        earlier = (estate_now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+        later = (estate_now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+        assert post_form(client, occurred_at=earlier).status_code == 303
+        refused = post_form(client, occurred_at=later)
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+    assert refused.status_code == 422
+    assert "發生時間不可以在將來" in error_of(refused.get_data(as_text=True), "occurred_at")
+
+
+def test_corrected_mistakes_do_not_count_against_the_submission_limit(app, client):
+    """Only accepted submissions count: ten forms sent back for a mistake (422) do not lock
+    a resident out (SUBMISSION_RATE_LIMIT, README)."""
+    app.config["SUBMISSION_RATE_LIMIT"] = "2/hour"
+    for _ in range(10):
+        assert post_form(client, name="").status_code == 422
+    assert post_form(client).status_code == 303
+    assert post_form(client).status_code == 303
+    assert post_form(client).status_code == 429
 
 
 def test_markup_is_stripped_and_nothing_typed_is_rendered_unescaped(app, client, smtp_server):

@@ -1,4 +1,9 @@
-"""The complaint: form → draft → review → send (spooled) → confirmation."""
+"""The complaint: form → draft → review → send (spooled) → confirmation.
+
+Each new complaint starts a new session with a new draft id and the key its draft is sealed
+with; only a form opened from that draft's own "change" links changes it. "Send" sends the
+version the review page showed, once however often it is pressed, and the confirmation page
+is shown once: the next person at the same browser finds nothing of it."""
 
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from ..forms import ComplaintForm, SendForm
 from ..messages import attachment_names
 from ..privacy.complaint import deidentify
 from ..site import page
-from ..spam import looks_automated, started_token
+from ..spam import form_start, looks_automated, started_token
 from ..vocabulary import LIMITS, new_reference
 from ..workdays import local_now, next_working_day
 
@@ -41,8 +46,8 @@ def form_page(form: ComplaintForm, status: int = 200, notice: str = ""):
               "total": megabytes(config["MAX_TOTAL_SIZE"]), "kinds": accepted_list()}
     kept_files = 0
     if form.keep_evidence.data:  # the draft's files, kept unless new ones are chosen
-        draft = current_draft()
-        kept_files = len(draft.evidence) if draft and not draft.sent_at else 0
+        draft = draft_being_changed(form)
+        kept_files = len(draft.evidence) if draft and not draft.files_expired else 0
     html = render_template("complaint_form.html", form=form, limits=limits, lengths=LIMITS,
                            notice=notice, kept_files=kept_files,
                            page=page("網上投訴表格", "以書面方式向物業管理處或業主委員會投訴。"))
@@ -73,14 +78,24 @@ def drafts_dir() -> Path:
     return Path(current_app.config["DRAFT_DIR"])
 
 
-def current_draft() -> drafts.Draft | None:
-    return drafts.load_draft(drafts_dir(), session.get("draft"),
-                             current_app.config["DRAFT_MAX_AGE"])
+def current_draft(files: bool = True) -> drafts.Draft | None:
+    return drafts.load_draft(drafts_dir(), session.get("draft"), session.get("draft_key"),
+                             current_app.config["DRAFT_MAX_AGE"], files=files)
+
+
+def draft_being_changed(form: ComplaintForm) -> drafts.Draft | None:
+    """The session's draft, when this form was opened from its "change" links (the form's
+    signed start says so); any other form starts a new complaint."""
+    start = form_start(form)
+    if start is None or not start.draft or start.draft != session.get("draft"):
+        return None
+    draft = current_draft()
+    return draft if draft and not draft.sent_at else None
 
 
 @bp.route("/complaint", methods=["GET", "POST"])
 def complaint_form():
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD like GET
         return show_form()
     form = ComplaintForm()
     if looks_automated(form):
@@ -89,11 +104,11 @@ def complaint_form():
         session["sent"] = decoy_receipt()
         return redirect(url_for(".complaint_sent"), 303)
     valid = form.validate()
-    draft = current_draft()
+    draft = draft_being_changed(form)
     uploads = [f for f in request.files.getlist("evidence") if f and f.filename]
     evidence = []
     try:
-        if uploads or not (form.keep_evidence.data and draft and not draft.sent_at):
+        if uploads or not (form.keep_evidence.data and draft):
             evidence = read_uploads(uploads, max_files=current_app.config["MAX_FILES"],
                                     max_file_size=current_app.config["MAX_FILE_SIZE"],
                                     max_total_size=current_app.config["MAX_TOTAL_SIZE"],
@@ -105,16 +120,30 @@ def complaint_form():
         valid = False
     if not valid:
         return form_page(form, 422)
-    reference = draft.reference if draft and not draft.sent_at else None
-    reference = reference or new_reference(local_now(current_app.config["REGION"]))
-    keep_id = draft.id if draft and not draft.sent_at else None
     try:
-        session["draft"] = drafts.save_draft(drafts_dir(), answers_of(form), evidence,
-                                             reference, keep_id)
+        save(answers_of(form), evidence, draft)
     except OSError as error:  # disk full: nothing was saved, and the page says so
         log.error("could not save a draft: %s", error.strerror)
         abort(503)
     return redirect(url_for(".complaint_review"), 303)
+
+
+def save(answers: dict, evidence, draft: drafts.Draft | None) -> None:
+    """A new version of the draft being changed, or a new complaint: a new session (nothing
+    of an earlier visit carries over, whoever holds a copy of its cookie), a new draft id,
+    a new key."""
+    if draft:
+        with drafts.sending(drafts_dir(), draft.id):  # never over a draft being sent
+            current = current_draft(files=False)
+            if current and not current.sent:
+                drafts.save_draft(drafts_dir(), session["draft_key"], answers, evidence,
+                                  draft.reference, draft.id)
+                return
+    key = drafts.new_key()
+    reference = new_reference(local_now(current_app.config["REGION"]))
+    draft_id = drafts.save_draft(drafts_dir(), key, answers, evidence, reference)
+    session.clear()
+    session.update(draft=draft_id, draft_key=key)
 
 
 def show_form():
@@ -124,13 +153,14 @@ def show_form():
     if draft and not draft.sent_at:
         form = form_from(draft.answers)
         form.keep_evidence.data = bool(draft.evidence) and not draft.files_expired
+        form.form_started.data = started_token(draft.id)  # this form changes that draft
         if draft.files_expired:
             notice = "draft-expired"
     else:
         form = ComplaintForm()
+        form.form_started.data = started_token()
         if "expired" in request.args:
             notice = "draft-expired"
-    form.form_started.data = started_token()
     return form_page(form, notice=notice)
 
 
@@ -145,29 +175,42 @@ def complaint_review():
         return redirect(url_for(".complaint_form", expired=1))
     complaint = complaint_from(draft)
     return render_template("complaint_review.html", complaint=complaint,
-                           attachments=attachment_names(complaint), send_form=SendForm(),
+                           attachments=attachment_names(complaint),
+                           send_form=SendForm(draft=draft.id, digest=draft.digest),
                            page=page("檢查投訴內容", "送出前，先看看管理處會收到甚麼。"))
 
 
 @bp.post("/complaint/send")
 def complaint_send():
-    draft = current_draft()
-    if draft is None:
-        return redirect(url_for(".complaint_form", expired=1), 303)
-    if draft.sent_at:  # a second click on "send": it has gone already
-        return redirect(url_for(".complaint_sent"), 303)
-    if draft.files_expired:
-        return redirect(url_for(".complaint_form", expired=1), 303)
+    """Send the draft as the review page showed it. Ten clicks at once spool it once: the
+    first holds the draft's lock while it spools, the others then find it sent."""
+    form = SendForm()
+    with drafts.sending(drafts_dir(), session.get("draft")):
+        draft = current_draft()
+        if draft is None:
+            return redirect(url_for(".complaint_form", expired=1), 303)
+        if draft.sent:  # another click on "send": it has gone already
+            session["sent"] = draft.sent["summary"]
+            return redirect(url_for(".complaint_sent"), 303)
+        if draft.files_expired:
+            return redirect(url_for(".complaint_form", expired=1), 303)
+        if (form.draft.data, form.digest.data) != (draft.id, draft.digest):
+            log.info("refused to send a draft changed since its review")
+            return changed_page()
+        summary = send(draft)
+    session["sent"] = summary
+    return redirect(url_for(".complaint_sent"), 303)
+
+
+def send(draft: drafts.Draft) -> dict:
+    """Spool the complaint (503 when it cannot be), then keep only what the confirmation
+    page shows; return that page's summary."""
     complaint = complaint_from(draft)
     try:
         acknowledged = submission.submit(complaint, resident_email=draft.answers.get("email") or "")
     except submission.NotSaved:
         abort(503)
-    try:
-        drafts.mark_sent(drafts_dir(), draft.id, to_record(complaint))
-    except OSError as error:  # the complaint is safe in the spool; the draft expires anyway
-        log.error("could not mark %s sent: %s", complaint.reference, error.strerror)
-    session["sent"] = {
+    summary = {
         "reference": complaint.reference,
         "category": complaint.category_label,
         "recipient": complaint.recipient_label,
@@ -176,7 +219,19 @@ def complaint_send():
         "has_media": complaint.has_media,
         "acknowledged": acknowledged,
     }
-    return redirect(url_for(".complaint_sent"), 303)
+    try:
+        drafts.mark_sent(drafts_dir(), draft.id, session["draft_key"], summary,
+                         to_record(complaint))
+    except OSError as error:  # the complaint is safe in the spool; the draft expires anyway
+        log.error("could not mark %s sent: %s", complaint.reference, error.strerror)
+    return summary
+
+
+def changed_page():
+    """The draft changed (in another tab) after this page's review: nothing is sent."""
+    html = render_template("complaint_changed.html",
+                           page=page("投訴內容已更改，尚未送出", "請重新檢查投訴內容。"))
+    return html, 409
 
 
 def decoy_receipt() -> dict:
@@ -200,23 +255,35 @@ def complaint_from(draft: drafts.Draft) -> Complaint:
 
 @bp.get("/complaint/sent")
 def complaint_sent():
-    sent = session.get("sent")
+    """Shown once: then the session forgets the complaint and the draft's printable copy is
+    deleted, so the next person at this browser cannot read it."""
+    sent = session.pop("sent", None)
     if not sent:
         return redirect(url_for(".complaint_form"))
-    record = drafts.sent_copy(drafts_dir(), session.get("draft"))
-    complaint = from_record(record) if record else None
-    if complaint and complaint.reference != sent["reference"]:
-        complaint = None
-    return render_template("complaint_sent.html", sent=sent, complaint=complaint,
+    draft = current_draft(files=False)
+    complaint = None
+    if draft and draft.sent and draft.reference == sent["reference"]:
+        complaint = from_record(draft.sent["record"])
+    html = render_template("complaint_sent.html", sent=sent, complaint=complaint,
                            attachments=attachment_names(complaint) if complaint else [],
                            page=page("投訴已提交", "您的投訴編號和之後的處理步驟。"))
+    if draft and draft.sent:
+        drafts.forget(drafts_dir(), draft.id)
+        session.pop("draft", None)
+        session.pop("draft_key", None)
+    return html
 
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(error):
     """An expired form keeps every answer: a resident may have spent an hour writing."""
     if request.method == "POST" and request.path == "/complaint":
-        return form_page(ComplaintForm(formdata=request.form), 400, notice="csrf-expired")
+        form = ComplaintForm(formdata=request.form)
+        start = form_start(form)  # a fresh start, in this session: the answers took time
+        form.form_started.data = started_token(start.draft if start else "")
+        return form_page(form, 400, notice="csrf-expired")
     if request.method == "POST" and request.path == "/complaint/send":
+        if request.form.get("draft", session.get("draft")) != session.get("draft"):
+            return changed_page()  # a new complaint (a new session) since this tab's review
         return redirect(url_for(".complaint_review"), 303)  # a fresh token; the draft says the rest
     return error_page(400)

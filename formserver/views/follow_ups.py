@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 from pathlib import Path
 
 from flask import (
@@ -41,7 +42,7 @@ def follow_up():
     """復查與監督: a follow-up goes to the office and the committee, in the original's thread."""
     config = current_app.config
     form = FollowUpForm()
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD like GET
         form.reference.data = one_line(request.args.get("reference", ""))[:20]
         form.form_started.data = started_token()
         return follow_up_page(form)
@@ -54,17 +55,51 @@ def follow_up():
     reference = form.reference.data.upper()
     db, secret = Path(config["STATS_DB"]), config["SECRET_KEY"]
     now = local_now(config["REGION"])
-    if not stats.reference_exists(db, reference, secret):
+    try:
+        known = stats.reference_exists(db, reference, secret)
+    except (sqlite3.Error, OSError) as error:  # nothing sent yet: say so, never a 500
+        log.error("could not look up a follow-up's reference: %s", type(error).__name__)
+        abort(503)
+    if not known:
         form.reference.errors = ["找不到這個投訴編號。請檢查是否與確認頁或確認電郵上的編號相同；"
                                  "如有疑問，請致電管理處。"]
         return follow_up_page(form, 422)
-    total = stats.count_follow_ups(db, reference, secret)
-    if (stats.count_follow_ups(db, reference, secret, now.date().isoformat())
-            >= config["FOLLOW_UPS_PER_DAY"] or total >= config["FOLLOW_UPS_TOTAL"]):
+    number = count_and_spool(form, reference, now)
+    if number is None:
         form.reference.errors = ["這個投訴已經提交了足夠的跟進，管理處和業主委員會已經收到。"
                                  "如仍未得到處理，請直接致電，或向政府部門反映（見下文）。"]
         return follow_up_page(form, 422)
-    number = total + 1
+    log.info("accepted follow-up %d of %s", number, reference)
+    delivery.wake(current_app)
+    session["followed_up"] = {"reference": reference, "number": number}
+    return redirect(url_for(".follow_up_sent"), 303)
+
+
+def count_and_spool(form: FollowUpForm, reference: str, now) -> int | None:
+    """Spool the follow-up if its limits allow it; its number, or None when they do not.
+    Counted and checked in one transaction, so concurrent follow-ups cannot all pass; a
+    statistics database that fails before the spool gives 503 (nothing sent), after it only
+    loses the count."""
+    config = current_app.config
+    number = spooled = None
+    try:
+        with stats.follow_up_slot(Path(config["STATS_DB"]), reference, config["SECRET_KEY"],
+                                  now.date().isoformat(), config["FOLLOW_UPS_PER_DAY"],
+                                  config["FOLLOW_UPS_TOTAL"]) as number:
+            if number is not None:
+                spooled = spool_follow_up(reference, number, form, now)
+    except (sqlite3.Error, OSError) as error:
+        if spooled is None:
+            log.error("could not count a follow-up of %s: %s", reference, type(error).__name__)
+            abort(503)
+        log.warning("could not count follow-up %d of %s: %s", number, reference,
+                    type(error).__name__)
+    return number
+
+
+def spool_follow_up(reference: str, number: int, form: FollowUpForm, now) -> str:
+    """Put the follow-up on disk for delivery (503 when it cannot be); its spool name."""
+    config = current_app.config
     reason = FOLLOW_UP_REASONS[form.reason.data]
     name = f"{reference}.follow-up-{number}-{secrets.token_hex(3)}"
     message = build_follow_up(reference, number, reason, form.details.data, now, name, config)
@@ -73,11 +108,7 @@ def follow_up():
     except OSError as error:
         log.error("could not spool a follow-up of %s: %s", reference, error.strerror)
         abort(503)
-    stats.remember_follow_up(db, reference, secret, now.date().isoformat())
-    log.info("accepted follow-up %d of %s", number, reference)
-    delivery.wake(current_app)
-    session["followed_up"] = {"reference": reference, "number": number}
-    return redirect(url_for(".follow_up_sent"), 303)
+    return name
 
 
 @bp.get("/follow-up/sent")
