@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import drafts, spool, stats
+from . import drafts, reminders, spool, stats
 from .senders import sender_for
 
 log = logging.getLogger(__name__)
@@ -19,10 +19,12 @@ DAY = 86400
 
 def deliver_once(config) -> spool.Round:
     spool_dir = Path(config["SPOOL_DIR"])
-
-    rows = []
+    reminders.run_timers(config)  # what they spool leaves in this round
+    rows, delivered = [], []
 
     def count(message: bytes, outcome: str) -> None:
+        if outcome == "delivered":
+            delivered.extend(reminders.complaint_reference(message))
         try:
             row = stats.outcome_row(message, outcome, time.time())
         except (ValueError, TypeError) as error:  # statistics never stop delivery
@@ -35,6 +37,7 @@ def deliver_once(config) -> spool.Round:
         result = spool.deliver_due(spool_dir, send, delays=config["RETRY_DELAYS"],
                                    give_up_after=config["RETRY_GIVE_UP_DAYS"] * DAY,
                                    on_outcome=count)
+    reminders.record_delivered(config, delivered)
     try:
         stats.record_outcomes(Path(config["STATS_DB"]), rows)
     except (sqlite3.Error, OSError) as error:

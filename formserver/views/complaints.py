@@ -28,7 +28,7 @@ from ..messages import attachment_names
 from ..privacy.complaint import deidentify
 from ..site import page
 from ..spam import looks_automated, started_token
-from ..vocabulary import LIMITS, new_reference
+from ..vocabulary import LIMITS, new_access_code, new_reference
 from ..workdays import local_now, next_working_day
 
 log = logging.getLogger(__name__)
@@ -159,8 +159,10 @@ def complaint_send():
     if draft.files_expired:
         return redirect(url_for(".complaint_form", expired=1), 303)
     complaint = complaint_from(draft)
+    access_code = new_access_code()
     try:
-        acknowledged = submission.submit(complaint, resident_email=draft.answers.get("email") or "")
+        acknowledged = submission.submit(complaint, resident_email=draft.answers.get("email") or "",
+                                         access_code=access_code)
     except submission.NotSaved:
         abort(503)
     try:
@@ -175,6 +177,7 @@ def complaint_send():
         "anonymized": complaint.anonymized,
         "has_media": complaint.has_media,
         "acknowledged": acknowledged,
+        "access_code": access_code,
     }
     return redirect(url_for(".complaint_sent"), 303)
 
@@ -183,7 +186,8 @@ def decoy_receipt() -> dict:
     now = local_now(current_app.config["REGION"])
     return {"reference": new_reference(now), "category": "其他", "recipient": "物業管理處",
             "reply_due": next_working_day(now.date(), current_app.config["REGION"]).isoformat(),
-            "anonymized": False, "has_media": False, "acknowledged": False}
+            "anonymized": False, "has_media": False, "acknowledged": False,
+            "access_code": new_access_code()}
 
 
 def complaint_from(draft: drafts.Draft) -> Complaint:

@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from .. import delivery, spool, stats
+from .. import access, cases, delivery, handling, spool, stats
 from ..forms import FollowUpForm
 from ..messages import build_follow_up
 from ..sanitize import one_line
@@ -54,6 +54,15 @@ def follow_up():
     reference = form.reference.data.upper()
     db, secret = Path(config["STATS_DB"]), config["SECRET_KEY"]
     now = local_now(config["REGION"])
+    try:  # only the resident, with the access code, may follow up in their name
+        prepared = handling.prepare_follow_up(reference, form.access_code.data, form.details.data,
+                                              now, config)
+    except cases.StoreUnavailable:
+        abort(503)
+    if prepared is None:
+        form.access_code.data = ""
+        form.access_code.errors = [access.NO_SUCH_CASE]
+        return follow_up_page(form, 422)
     if not stats.reference_exists(db, reference, secret):
         form.reference.errors = ["找不到這個投訴編號。請檢查是否與確認頁或確認電郵上的編號相同；"
                                  "如有疑問，請致電管理處。"]
@@ -67,13 +76,15 @@ def follow_up():
     number = total + 1
     reason = FOLLOW_UP_REASONS[form.reason.data]
     name = f"{reference}.follow-up-{number}-{secrets.token_hex(3)}"
-    message = build_follow_up(reference, number, reason, form.details.data, now, name, config)
+    message = build_follow_up(reference, number, reason, prepared.details, now, name, config,
+                              anonymized=prepared.case.anonymized, case_url=prepared.link.url)
     try:
         spool.spool_message(Path(config["SPOOL_DIR"]), name, message.as_bytes())
     except OSError as error:
         log.error("could not spool a follow-up of %s: %s", reference, error.strerror)
         abort(503)
     stats.remember_follow_up(db, reference, secret, now.date().isoformat())
+    handling.reopen(prepared, number, form.reason.data, now, config)
     log.info("accepted follow-up %d of %s", number, reference)
     delivery.wake(current_app)
     session["followed_up"] = {"reference": reference, "number": number}
