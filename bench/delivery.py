@@ -47,6 +47,7 @@ def config_for(folder: Path, smtp_port: int) -> dict:
         "MAILDIR": str(folder / "maildir"),
         "STATS_DB": str(folder / "stats.sqlite"),
         "DRAFT_DIR": str(folder / "drafts"),
+        "CASE_DB": str(folder / "cases.sqlite"),
         "SITE_DIR": str(folder),
         "SERVE_SITE": False,
         "DELIVER_IN_PROCESS": False,

@@ -381,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         "FORMSERVER_SPOOL_DIR": str(spool),
         "FORMSERVER_STATS_DB": str(work / "stats.sqlite"),
         "FORMSERVER_DRAFT_DIR": str(work / "drafts"),
+        "FORMSERVER_CASE_DB": str(work / "cases.sqlite"),
         "FORMSERVER_MAILDIR": str(work / "maildir"),
         "FORMSERVER_SERVE_SITE": "false",
         "FORMSERVER_DELIVER_IN_PROCESS": "false",

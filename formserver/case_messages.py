@@ -64,6 +64,7 @@ def to_office(case: Case, kind: str, who: str, subject: str, template: str, now:
           else routed("committee", case.category, config))
     msg, staging_note = new_message(f"[投訴 {case.reference}] {subject}", now, config, to)
     threaded(msg, case.reference, f"{kind}-{case.cycle}", "", config)
+    msg["X-Complaint-Case-URL"] = context["case_url"]
     msg.set_content(staging_note + render(template, case=case, now=now, site=config["SITE"],
                                           **context))
     return msg

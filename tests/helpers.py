@@ -177,6 +177,7 @@ def make_app(tmp_path, smtp_server, built_site, **overrides):
         "MAILDIR": str(tmp_path / "maildir"),
         "STATS_DB": str(tmp_path / "stats.sqlite"),
         "DRAFT_DIR": str(tmp_path / "drafts"),
+        "CASE_DB": str(tmp_path / "cases.sqlite"),
         "SITE_DIR": str(built_site),
         "DELIVER_IN_PROCESS": False,
         "MIN_FILL_SECONDS": 0,  # the spam timer has its own test

@@ -247,6 +247,7 @@ def gunicorn_app(tmp_path_factory, built_site, mail_server):
         "FORMSERVER_MAILDIR": str(tmp / "maildir"),
         "FORMSERVER_STATS_DB": str(tmp / "stats.sqlite"),
         "FORMSERVER_DRAFT_DIR": str(tmp / "drafts"),
+        "FORMSERVER_CASE_DB": str(tmp / "cases.sqlite"),
         "FORMSERVER_SERVE_SITE": "false",
         "FORMSERVER_DELIVER_IN_PROCESS": "true",
         "FORMSERVER_DELIVERY_INTERVAL": "1",

@@ -736,6 +736,7 @@ def test_kill_9_of_server_and_deliverer_during_a_stream_loses_no_acknowledged_co
         "FORMSERVER_SPOOL_DIR": str(spooled),
         "FORMSERVER_STATS_DB": str(tmp_path / "stats.sqlite"),
         "FORMSERVER_DRAFT_DIR": str(tmp_path / "drafts"),
+        "FORMSERVER_CASE_DB": str(tmp_path / "cases.sqlite"),
         "FORMSERVER_MAILDIR": str(tmp_path / "maildir"),
         "FORMSERVER_SITE_DIR": str(built_site),
         "FORMSERVER_DELIVER_IN_PROCESS": "false",
