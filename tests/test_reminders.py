@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -87,7 +87,8 @@ def test_the_committee_is_told_after_working_days_without_personal_data(app, smt
     before = len(smtp_server.handler.messages)
     result = run_timers(app.config, escalation + timedelta(minutes=1))
     assert result.escalated == [reference]
-    [notice] = [m for m in new_messages(app, smtp_server, before) if "通知業主委員會" in m["Subject"]]
+    [notice] = [m for m in new_messages(app, smtp_server, before)
+                if "通知業主委員會" in m["Subject"]]
     assert notice["To"] == COMMITTEE
     body = text_of(notice)
     for fact in (reference, "設備設施", VALID_COMPLAINT["subject"], "天前"):
@@ -224,7 +225,7 @@ def deliver_at(when: datetime, app, smtp_server, built_site) -> subprocess.Compl
         env[f"FORMSERVER_{key}"] = str(app.config[key])
     env.update(FORMSERVER_SMTP_HOST=smtp_server.host, FORMSERVER_SMTP_PORT=str(smtp_server.port),
                FORMSERVER_SITE_DIR=str(built_site), TZ="UTC", FAKETIME_DONT_FAKE_MONOTONIC="1")
-    utc = when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    utc = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     return subprocess.run(["faketime", "-f", f"@{utc}", sys.executable, "-m", "flask", "--app",
                            "formserver", "deliver"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60, check=False)
