@@ -166,7 +166,9 @@ class CaseActionForm(FlaskForm):
     """One of the office's actions; the page asks to confirm before anything is recorded."""
     action = ChoiceField("操作", choices=options(CASE_ACTIONS),
                          validators=[InputRequired("請選擇操作")])
-    message = text_field("內容", "case_message", kind=TextAreaField, multiline=True)
+    # No Optional(): it would end the checks before validate_message sees an empty reply.
+    message = TextAreaField("回覆或處理結果", filters=[plain_text],
+                            validators=[limit("case_message", "回覆或處理結果")])
     handled_by = text_field("處理人（姓名或簡稱）", "handled_by")
 
     def validate_message(self, field):
