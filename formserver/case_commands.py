@@ -4,6 +4,7 @@ identifies a resident."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -18,6 +19,16 @@ from .workdays import local_now
 
 def now(config):
     return local_now(config["REGION"])
+
+
+@contextmanager
+def opened(config):
+    """The store, or a one-line error instead of a traceback."""
+    try:
+        with store(config) as db:
+            yield db
+    except cases.StoreUnavailable as error:
+        raise click.ClickException(f"the case store cannot be used: {error}") from None
 
 
 def reference_argument(value: str) -> str:
@@ -37,7 +48,7 @@ def cases_command() -> None:
 def list_cases() -> None:
     """Open cases: reference, status, category, due date (overdue marked)."""
     config = current_app.config
-    with store(config) as db:
+    with opened(config) as db:
         open_cases = cases.open_cases(db)
     today = now(config).date()
     for case in open_cases:
@@ -53,7 +64,7 @@ def list_cases() -> None:
 def link_command(reference: str) -> None:
     """Print a new link to a case (valid for CASE_LINK_DAYS), e.g. when the old one expired."""
     config = current_app.config
-    with store(config) as db:
+    with opened(config) as db:
         if cases.load(db, reference) is None:
             raise click.ClickException(f"no case {reference}")
         link = access.issue_link(db, reference, config, now(config))
@@ -66,7 +77,7 @@ def link_command(reference: str) -> None:
 @with_appcontext
 def revoke_command(reference: str) -> None:
     """Revoke every link to a case (an email sent to the wrong person); `link` makes a new one."""
-    with store(current_app.config) as db:
+    with opened(current_app.config) as db:
         revoked = cases.revoke_links(db, reference)
     click.echo(f"revoked {revoked} link(s) to {reference}")
 
@@ -75,7 +86,7 @@ def purge(config) -> None:
     try:
         purged = reminders.purge_cases(config, now(config))
     except cases.StoreUnavailable as error:
-        raise click.ClickException(f"the case store cannot be read: {error}") from None
+        raise click.ClickException(f"the case store cannot be used: {error}") from None
     click.echo(f"purged {len(purged)} case(s) past CASE_KEEP_DAYS")
 
 

@@ -310,7 +310,9 @@ def mark_digest(db, week: str, now: datetime) -> None:
 
 def expired(db, keep_until: datetime) -> list[Case]:
     """Cases whose last activity (their closing, for a closed one) came before keep_until."""
-    return [case for case in cases_where(db) if case.last_activity < keep_until]
+    old = [reference for reference, last in db.execute(
+        "SELECT reference, last_activity FROM cases") if datetime.fromisoformat(last) < keep_until]
+    return [load(db, reference) for reference in old]
 
 
 def delete(db, references: list[str]) -> None:

@@ -55,8 +55,11 @@ def run_timers(config, now: datetime | None = None) -> TimerRound:
     for step in (remind, escalate, send_digest, purge):
         try:
             step(config, now, result)
-        except (cases.StoreUnavailable, NotSpooled) as error:
-            log.warning("timers: %s stopped: %s %s", step.__name__, type(error).__name__, error)
+        except cases.StoreUnavailable as error:
+            log.warning("timers stopped: the case store cannot be used (%s)", error)
+            break  # every other step would fail the same way
+        except NotSpooled as error:
+            log.warning("timers: %s stopped: %s not spooled", step.__name__, error)
     return result
 
 

@@ -72,7 +72,7 @@ def case_view(case: cases.Case, token: str, form: CaseActionForm, status: int = 
     config = current_app.config
     html = render_template(
         "case.html", case=case, token=token, form=form, timeline=timeline(case),
-        done=request.args.get("done", "") if request.method == "GET" else "",
+        done=request.args.get("done", "") if request.args.get("done") in CASE_ACTIONS else "",
         overdue=not case.answered and now() >= cases.end_of(case.due, now().tzinfo),
         escalation_day=escalation_day(case, config), lengths=LIMITS, files=(),
         page=page(f"投訴個案 {case.reference}", "處理投訴：受理、回覆、記錄結果。"))
