@@ -185,6 +185,7 @@ def store(path: Path) -> Iterator[sqlite3.Connection]:
     try:
         yield db
     except (sqlite3.Error, OSError) as error:
+        _ready.discard(path)  # a store replaced or restored meanwhile gets its schema again
         raise StoreUnavailable(type(error).__name__) from None
     finally:
         db.close()

@@ -64,6 +64,12 @@ def case_or_404(token: str) -> cases.Case:
     return case
 
 
+def posted_case() -> tuple[str, cases.Case | None]:
+    """The form's link and its case (404 for a wrong link); None before the office login."""
+    token = request.form.get("token", "")
+    return token, case_or_404(token) if logged_in() else None
+
+
 def case_link(token: str, **args) -> str:
     return url_for(".case_page", token=token, **args)
 
@@ -99,10 +105,9 @@ def steps() -> URLSafeTimedSerializer:
 
 @bp.post("/case")
 def case_action():
-    token = request.form.get("token", "")
-    if not logged_in():
+    token, case = posted_case()
+    if case is None:
         return login_view(token, status=403)
-    case = case_or_404(token)
     form = CaseActionForm()
     if not form.validate():
         return case_view(case, token, form, 422)
@@ -123,10 +128,9 @@ def case_action():
 
 @bp.post("/case/confirm")
 def case_confirm():
-    token = request.form.get("token", "")
-    if not logged_in():
+    token, case = posted_case()
+    if case is None:
         return login_view(token, status=403)
-    case = case_or_404(token)
     try:
         step = steps().loads(request.form.get("step", ""), max_age=CONFIRM_SECONDS)
     except BadData:
