@@ -32,26 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import PYTHON, ROOT, median, mib, print_machine, table  # noqa: E402
+from helpers import app_config  # noqa: E402
 
 
 def config_for(folder: Path, smtp_port: int) -> dict:
-    return {
-        "SECRET_KEY": "bench-" + "0" * 40,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": smtp_port,
-        "SMTP_TIMEOUT": 30,
-        "MAIL_FROM": "complaints@bench.example.org",
-        "OFFICE_EMAIL": "office@bench.example.org",
-        "COMMITTEE_EMAIL": "committee@bench.example.org",
-        "SPOOL_DIR": str(folder / "spool"),
-        "MAILDIR": str(folder / "maildir"),
-        "STATS_DB": str(folder / "stats.sqlite"),
-        "DRAFT_DIR": str(folder / "drafts"),
-        "CASE_DB": str(folder / "cases.sqlite"),
-        "SITE_DIR": str(folder),
-        "SERVE_SITE": False,
-        "DELIVER_IN_PROCESS": False,
-    }
+    return app_config(folder, smtp_port, folder, SMTP_TIMEOUT=30, SERVE_SITE=False)
 
 
 def make_messages(n: int) -> list[tuple[str, bytes]]:

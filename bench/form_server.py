@@ -86,7 +86,7 @@ def start_gunicorn(app: str, port: int, env: dict, log: Path, pythonpath: str | 
     proc = subprocess.Popen([*argv, app], cwd=ROOT, env=env, stdout=log.open("ab"),
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_for_port(port, 30)
+        wait_for_port(port, timeout=30)
     except RuntimeError:
         stop(proc)
         raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-2000:]}") from None

@@ -23,26 +23,18 @@ import http.client
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-ANSWERS = {
-    "name": "陳大文",
-    "unit": "第3座 12樓 B室",
-    "phone": "9123 4567",
-    "email": "chan.taiman@example.com",
-    "recipient": "office",
-    "category": "facilities",
-    "subject": "第3座升降機經常停用",
-    "description": "本月第3座兩部升降機經常停用，住戶要走樓梯。長者上落不便，已多次反映。",
-    "occurred_at": "2026-11-20T08:30",
-    "location": "第3座大堂",
-    "impact": "長者上落不便。",
-    "expected_resolution": "一星期內修妥並公布維修時間。",
-    "declaration": "y",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from helpers import VALID_COMPLAINT  # noqa: E402
+
+ANSWERS = {**VALID_COMPLAINT,
+           "description": "本月第3座兩部升降機經常停用，住戶要走樓梯。長者上落不便，已多次反映。"}
 HIDDEN = re.compile(r'<input id="(csrf_token|form_started)" name="\1" type="hidden" '
                     r'value="([^"]+)"')
 SEND_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

@@ -227,11 +227,12 @@ def phase_breakdown(c: Corpus) -> list[list]:
     content = c.buildpy
     t = time.perf_counter()
     site = b.gather(content, ROOT / "templates", c.root / "buildpy" / "site.toml",
-                    ROOT / "static", {})
+                    ROOT / "static", b.REGIONS, {})
     gather = time.perf_counter() - t
     env, md = b.make_env(ROOT / "templates"), b.make_markdown()
+    content_env = b.make_content_env(site, ROOT / "templates")
     t = time.perf_counter()
-    pages = [b.read_page(info, content, site.config, md) for info in site.pages]
+    pages = [b.read_page(info, content, content_env, md) for info in site.pages]
     convert = time.perf_counter() - t
     b.to_simplified("預熱")  # the converter is made once per process
     t = time.perf_counter()
@@ -243,7 +244,7 @@ def phase_breakdown(c: Corpus) -> list[list]:
         b.render_page(env, p, site, "hans")
     render_hans = time.perf_counter() - t
     convert_html = b.to_simplified
-    b.to_simplified = lambda html: html  # the same rendering without the conversion
+    b.to_simplified = lambda html, phrases=None: html  # the same rendering, no conversion
     try:
         t = time.perf_counter()
         unconverted = [b.render_page(env, p, site, "hans") for p in pages]

@@ -117,7 +117,7 @@ def main() -> int:
              "--bind", f"127.0.0.1:{port}", "-w", "1", "--timeout", "120",
              "formserver:create_app()"], cwd=ROOT, env=env, stdout=log.open("ab"),
             stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for_port(port, 30)
+        wait_for_port(port, timeout=30)
         pid = worker_of(server.pid)
         one_round(port, pid, [], 0)  # warm-up without a file: imports, templates
         print(f"worker {pid}: VmRSS {status_kib(pid, 'VmRSS') / 1024:.0f} MiB after a "

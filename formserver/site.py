@@ -1,86 +1,88 @@
-"""The built site as the form server sees it: the shared layout's context (templates/base.html),
-the stylesheet, and the embedded default's serving of site/ itself."""
+"""The built site as the form server sees it: the shared layout's context (templates/base.html)
+read from the build's public contract, site/site.json (docs/site-contract.md), and the embedded
+default's serving of site/ itself."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 from pathlib import Path
 from types import SimpleNamespace
 
-from flask import Flask, abort, redirect, request, send_file, send_from_directory
+from flask import Flask, abort, redirect, request, send_from_directory
 from werkzeug.security import safe_join
 
-from .config import PROJECT_ROOT
+log = logging.getLogger(__name__)
 
-STATIC_DIR = PROJECT_ROOT / "static"
-
-
-def hashed_assets(static_dir: Path) -> dict[str, Path]:
-    """The same content-hashed names build.py gives, so nginx can serve site/static/ instead."""
-    assets = {}
-    for path in sorted(p for p in static_dir.rglob("*") if p.is_file()):
-        name = path.relative_to(static_dir).as_posix()
-        short = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-        stem, dot, ext = name.rpartition(".")
-        assets[f"{stem}.{short}.{ext}" if dot else f"{name}.{short}"] = path
-    return assets
+EDITIONS = {"hant": {"lang": "zh-Hant", "prefix": ""},
+            "hans": {"lang": "zh-Hans", "prefix": "/zh-hans"}}
+HASHED_ASSET_AGE = 365 * 86400  # the name changes with the content: cached for ever
 
 
-def site_nav(site_dir: Path) -> list[SimpleNamespace]:
-    """The site's top-level pages, read from the last build; the home page alone without one."""
+def read_contract(site_dir: Path) -> dict:
+    """site.json, or an empty contract (home page only, no stylesheet) before the first build."""
     try:
-        manifest = json.loads((site_dir / ".build-manifest.json").read_text("utf-8"))
-        pages = manifest["pages"]
-    except (FileNotFoundError, ValueError, KeyError):
-        return [SimpleNamespace(url="/", title="首頁", meta={})]
-    nav = []
-    for source, facts in pages.items():
-        meta = facts["meta"]
-        stem = source.removesuffix(".md").removesuffix("index").rstrip("/")
-        url = f"/{stem}/" if stem else "/"
-        if url.count("/") <= 2 and meta.get("nav", True) and source != "404.md":
-            nav.append(SimpleNamespace(url=url, title=meta["title"], meta=meta))
-    return sorted(nav, key=lambda p: (int(p.meta.get("order", 100)), p.url))
+        contract = json.loads((site_dir / "site.json").read_text("utf-8"))
+    except (FileNotFoundError, ValueError) as error:
+        log.warning("no usable site.json in SITE_DIR (%s): run build.py first; the form's pages "
+                    "have no navigation or stylesheet until then", type(error).__name__)
+        contract = {}
+    contract.setdefault("editions", EDITIONS)
+    contract.setdefault("nav", {key: [{"url": edition["prefix"] + "/",
+                                       "title": "首頁" if key == "hant" else "首页"}]
+                                for key, edition in EDITIONS.items()})
+    contract.setdefault("assets", {})
+    contract.setdefault("region", {})
+    return contract
+
+
+def edition_of(path: str) -> str:
+    """"hans" for the Simplified pages under /zh-hans/, "hant" for the rest."""
+    prefix = EDITIONS["hans"]["prefix"]
+    return "hans" if path == prefix or path.startswith(prefix + "/") else "hant"
 
 
 def page(title: str, description: str = "") -> SimpleNamespace:
     return SimpleNamespace(title=title, url=request.path, meta={"description": description})
 
 
+def layout_context(contract: dict, site: dict, path: str) -> dict:
+    """What base.html needs (docs/site-contract.md, "The shared layout") for a page at path."""
+    edition = edition_of(path)
+    prefix = contract["editions"][edition]["prefix"]
+    other = "hant" if edition == "hans" else "hans"
+    bare = path[len(prefix):] if prefix else path
+    nav = [SimpleNamespace(url=item["url"], title=item["title"], meta={})
+           for item in contract["nav"][edition]]
+    return {
+        "site": site,
+        "region": contract["region"],
+        "nav": nav,
+        "breadcrumbs": [],
+        "lang": contract["editions"][edition]["lang"],
+        "edition": edition,
+        "prefix": prefix,
+        "other_edition": contract["editions"][other]["prefix"] + bare,
+        "link": lambda url: url,
+        "page_link": lambda item: item.url,
+        "asset": lambda name: contract["assets"].get(name, f"/static/{name}"),
+    }
+
+
 def init_app(app: Flask) -> None:
-    assets = hashed_assets(STATIC_DIR)
-    by_name = {path.relative_to(STATIC_DIR).as_posix(): hashed for hashed, path in assets.items()}
-    nav = site_nav(Path(app.config["SITE_DIR"]))
+    contract = read_contract(Path(app.config["SITE_DIR"]))
+    app.extensions["site_contract"] = contract
 
     @app.context_processor
-    def layout_context():
-        return {
-            "site": app.config["SITE"],
-            "nav": nav,
-            "breadcrumbs": [],
-            "lang": "zh-Hant",
-            "edition": "hant",
-            "prefix": "",
-            "other_edition": None,
-            "link": lambda url: url,
-            "page_link": lambda item: item.url,
-            "asset": lambda name: f"/static/{by_name[name]}",
-        }
-
-    @app.get("/static/<path:name>")
-    def static_asset(name):
-        if name not in assets:
-            abort(404)
-        response = send_file(assets[name], max_age=365 * 86400)
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        return response
+    def shared_layout():
+        return layout_context(contract, app.config["SITE"], request.path)
 
 
 def serve_site(app: Flask) -> None:
     """The embedded default serves the built site too, so one command gives site and form."""
     site_dir = Path(app.config["SITE_DIR"])
     app_paths = {rule.rule for rule in app.url_map.iter_rules()}
+    hashed = set(app.extensions["site_contract"]["assets"].values())
 
     @app.get("/", defaults={"path": ""})
     @app.get("/<path:path>")
@@ -93,4 +95,8 @@ def serve_site(app: Flask) -> None:
             target = safe_join(str(site_dir), path)
             if target and Path(target).is_dir():
                 return redirect(f"/{path}/", 301)
+        if f"/{path}" in hashed:
+            response = send_from_directory(site_dir, path, max_age=HASHED_ASSET_AGE)
+            response.headers["Cache-Control"] = f"public, max-age={HASHED_ASSET_AGE}, immutable"
+            return response
         return send_from_directory(site_dir, path, max_age=300)

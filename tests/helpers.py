@@ -87,6 +87,7 @@ FIXTURE_PAGES = {
 
 FIXTURE_CONFIG = """\
 base_url = "https://estate.test"
+region = "HK"
 app_paths = ["/complaint", "/follow-up"]
 [estate]
 name = "測試花園"
@@ -160,36 +161,42 @@ class SMTPServer:
             self.controller = None
 
 
-def make_app(tmp_path, smtp_server, built_site, **overrides):
-    """The form server with every path in tmp_path, delivering to the test's SMTP server."""
-    from formserver import create_app
-
-    return create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SMTP_HOST": smtp_server.host,
-        "SMTP_PORT": smtp_server.port,
+def app_config(folder: Path, smtp_port: int, site_dir: Path, **overrides) -> dict:
+    """A configuration with every path in folder, delivering to 127.0.0.1:smtp_port."""
+    return {
+        "SECRET_KEY": "test-secret-" + "0" * 32,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp_port,
         "SMTP_TIMEOUT": 5,
         "MAIL_FROM": "complaints@estate.test",
         "OFFICE_EMAIL": "office@estate.test",
         "COMMITTEE_EMAIL": "committee@estate.test",
-        "SPOOL_DIR": str(tmp_path / "spool"),
-        "MAILDIR": str(tmp_path / "maildir"),
-        "STATS_DB": str(tmp_path / "stats.sqlite"),
-        "DRAFT_DIR": str(tmp_path / "drafts"),
-        "CASE_DB": str(tmp_path / "cases.sqlite"),
-        "SITE_DIR": str(built_site),
+        "SPOOL_DIR": str(folder / "spool"),
+        "MAILDIR": str(folder / "maildir"),
+        "STATS_DB": str(folder / "stats.sqlite"),
+        "DRAFT_DIR": str(folder / "drafts"),
+        "CASE_DB": str(folder / "cases.sqlite"),
+        "SITE_DIR": str(site_dir),
         "DELIVER_IN_PROCESS": False,
-        "MIN_FILL_SECONDS": 0,  # the spam timer has its own test
         **overrides,
-    })
+    }
 
 
-def wait_for_port(port: int, process, name: str, output, timeout: float = 30) -> None:
-    """Wait until a server process listens on 127.0.0.1:port; fail with its output if it died."""
+def make_app(tmp_path, smtp_server, built_site, **overrides):
+    """The form server with every path in tmp_path, delivering to the test's SMTP server."""
+    from formserver import create_app
+
+    # MIN_FILL_SECONDS: the spam timer has its own test.
+    return create_app(app_config(tmp_path, smtp_server.port, built_site, TESTING=True,
+                                 MIN_FILL_SECONDS=0, **overrides))
+
+
+def wait_for_port(port: int, process=None, name: str = "server", output=lambda: "",
+                  timeout: float = 30) -> None:
+    """Wait until a server listens on 127.0.0.1:port; fail with its output if it died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise AssertionError(f"{name} exited with {process.returncode}:\n{output()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):

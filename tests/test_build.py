@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURE_PAGES, ROOT
+from helpers import FIXTURE_CONFIG, FIXTURE_PAGES, ROOT
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -239,8 +241,11 @@ def test_the_real_content_builds_in_both_editions(site_build, tmp_path):
     out = tmp_path / "site"
     site_build.build(ROOT / "content", ROOT / "templates", out)
     pages = {p.relative_to(out).as_posix() for p in out.rglob("index.html")}
-    for url in ("", "preparation/", "channels/", "process/", "precautions/", "staff/",
-                "staff/reception/", "staff/strategies/", "privacy/"):
+    for url in ("", "preparation/", "channels/", "process/", "precautions/", "guides/",
+                "guides/water-seepage/", "guides/lift-breakdowns/", "guides/fee-dispute/",
+                "guides/checklist/", "guides/sample-complaint/", "staff/", "staff/reception/",
+                "staff/strategies/", "staff/counter-checklist/", "staff/de-identified/",
+                "privacy/"):
         assert f"{url}index.html" in pages and f"zh-hans/{url}index.html" in pages
 
 
@@ -255,3 +260,266 @@ def test_no_built_page_references_an_outside_host(site_build, tmp_path):
                 assert own or value.split(":")[0] in ("mailto", "tel"), (page, tag, value)
     for css in out.rglob("*.css"):
         assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import", css.read_text("utf-8")), css
+
+
+# --- the process pool, the inline-pattern filter ---------------------------------------------
+
+
+def write_corpus(content: Path, pages: int) -> None:
+    """Pages linking to each other (anchors too), enough to go over the pool's threshold."""
+    for n in range(pages):
+        section = "" if n < 5 else f"s{n % 5}/"
+        nxt = f"{'../' if section else ''}p{(n + 1) % 5}.md"
+        path = content / f"{section}p{n}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"---\ntitle: 第 {n} 頁\ndescription: 測試頁。\norder: {n + 1}\n---\n"
+                        f"## 第一節 {{#one}}\n\n見[下一頁]({nxt}#one)和`代碼`。\n\n"
+                        f"## 第二節\n\n**粗體**、*斜體*、<b>標記</b> &amp; 資料。\n", "utf-8")
+    (content / "index.md").write_text("---\ntitle: 首頁\norder: 0\n---\n[第一頁](p1.md)\n", "utf-8")
+
+
+def test_a_corpus_over_the_pool_threshold_builds_the_same_with_a_pool_as_in_one_process(
+        site_build, fixture_site):
+    content = fixture_site / "content"
+    shutil.rmtree(content)
+    write_corpus(content, site_build.PARALLEL_THRESHOLD + 10)
+    pooled = tree(build_into(site_build, fixture_site, "pooled", jobs=2))
+    single = tree(build_into(site_build, fixture_site, "single", jobs=1))
+    assert len(pooled) > 2 * site_build.PARALLEL_THRESHOLD
+    assert pooled == single
+
+
+def build_into(site_build, fixture_site: Path, name: str, **kwargs) -> Path:
+    out = fixture_site / name
+    site_build.build(fixture_site / "content", fixture_site / "templates", out, **kwargs)
+    return out
+
+
+def test_leaving_out_inline_patterns_that_cannot_match_changes_no_page(site_build, tmp_path,
+                                                                       monkeypatch):
+    filtered = tmp_path / "filtered"
+    site_build.build(ROOT / "content", ROOT / "templates", filtered, jobs=1)
+    monkeypatch.setattr(site_build, "inline_patterns", lambda md, body: list(md.inlinePatterns))
+    every = tmp_path / "every"
+    site_build.build(ROOT / "content", ROOT / "templates", every, jobs=1)
+    assert tree(filtered) == tree(every)
+
+
+def test_the_filter_keeps_every_pattern_a_page_could_use_in_the_registrys_order(site_build):
+    md = site_build.make_markdown()
+    everything = "`x` \\* [a](b) ![c](d) <e> &amp; two  \n *f* _g_"
+    assert site_build.inline_patterns(md, everything) == list(md.inlinePatterns)
+    assert site_build.inline_patterns(md, "只有中文，沒有任何標記。") == []
+    assert site_build.inline_patterns(md, "見[下一頁](p.md)。") == [
+        md.inlinePatterns[name] for name in ("reference", "link", "short_reference")]
+
+
+# --- site.json, the contract with the form server --------------------------------------------
+
+
+def contract(out: Path) -> dict:
+    return json.loads(read(out, "site.json"))
+
+
+def test_site_json_gives_the_form_server_the_navigation_assets_editions_and_region(
+        build_fixture):
+    out = build_fixture()
+    site = contract(out)
+    assert site["version"] == 1 and site["base_url"] == "https://estate.test"
+    assert site["editions"]["hans"] == {"lang": "zh-Hans", "prefix": "/zh-hans"}
+    css = site["assets"]["style.css"]
+    assert (out / css.lstrip("/")).is_file() and css.startswith("/static/style.")
+    assert all((out / path.lstrip("/")).is_file() for path in site["assets"].values())
+    hrefs = [href for href, _ in collect(read(out, "steps/index.html")).nav]
+    assert [item["url"] for item in site["nav"]["hant"]] == ["/", "/steps/", "/prep/", "/staff/"]
+    assert len(hrefs) == len(site["nav"]["hant"]) + 1  # and 我要投訴
+    assert [item["title"] for item in site["nav"]["hans"]] == ["首页", "投诉流程", "投诉准备",
+                                                               "员工指引"]
+    assert site["nav"]["hans"][1]["url"] == "/zh-hans/steps/"
+    assert site["region"]["code"] == "HK" and site["region"]["emergency_numbers"][0]["number"]
+
+
+def test_site_json_stays_complete_whatever_the_private_manifest_looks_like(
+        site_build, fixture_site, build_fixture, monkeypatch):
+    expected = contract(build_fixture(out=fixture_site / "usual"))
+    monkeypatch.setattr(site_build, "manifest_data",
+                        lambda site, facts, outputs: {"format": 99, "files": outputs})
+    out = build_fixture()
+    assert json.loads(read(out, site_build.MANIFEST))["format"] == 99
+    assert contract(out) == expected
+    monkeypatch.undo()  # the next build finds a manifest it does not know: it starts afresh
+    result = site_build.build(fixture_site / "content", fixture_site / "templates", out)
+    assert result.skipped == 0 and contract(out) == expected
+    assert [item["title"] for item in contract(out)["nav"]["hant"]] == [
+        "首頁", "投訴流程", "投訴準備", "員工指引"]
+
+
+# --- placeholders ----------------------------------------------------------------------------
+
+
+def test_strict_fails_on_the_shipped_site_toml_and_lists_every_placeholder(site_build, tmp_path):
+    with pytest.raises(site_build.BuildError) as failure:
+        site_build.build(ROOT / "content", ROOT / "templates", tmp_path / "site", strict=True)
+    message = str(failure.value)
+    assert "site.toml: office.phone = 〔示例〕" in message
+    assert "site.toml: region_overrides.bodies.district-office.phone = 〔示例〕" in message
+    assert "regions/HK.toml: bodies.lands-tribunal.phone = 〔待核實〕" in message
+    assert not (tmp_path / "site").exists(), "nothing is built"
+
+
+def test_strict_passes_once_every_placeholder_is_filled_in(site_build, tmp_path):
+    found = site_build.build(ROOT / "content", ROOT / "templates", tmp_path / "draft").placeholders
+    assert found, "the shipped site.toml has placeholders"
+    config = (ROOT / "site.toml").read_text("utf-8")
+    for line in config.splitlines():  # the estate's own values
+        if "〔示例〕" in line:
+            config = config.replace(line, re.sub(r"〔示例〕", "", line))
+    for item in found:  # the preset's unverified ones, checked and given in [region_overrides]
+        where, _, rest = item.partition(": ")
+        if where.startswith("regions/"):
+            key, _, _ = rest.partition(" = ")
+            table, field = key.rsplit(".", 1)
+            checked = "2000 0000" if field == "phone" else "已核實的值"
+            config += f'\n[region_overrides.{table}]\n{field} = "{checked}"\n'
+    (tmp_path / "site.toml").write_text(config, "utf-8")
+    result = site_build.build(ROOT / "content", ROOT / "templates", tmp_path / "site",
+                              config_path=tmp_path / "site.toml", strict=True)
+    assert result.placeholders == [] and (tmp_path / "site" / "index.html").is_file()
+    assert 'href="tel:20000000"' in read(tmp_path / "site", "channels/index.html")
+
+
+def test_without_strict_the_command_line_warns_of_each_placeholder(site_build, fixture_site,
+                                                                   capsys):
+    config = fixture_site / "site.toml"
+    config.write_text(FIXTURE_CONFIG.replace('phone = "2345 0000"', 'phone = "〔示例〕2345 0000"'),
+                      "utf-8")
+    args = ["--content", str(fixture_site / "content"), "--templates",
+            str(fixture_site / "templates"), "--out", str(fixture_site / "site")]
+    assert site_build.main(args) == 0
+    assert "warning: placeholder left: site.toml: office.phone = 〔示例〕2345 0000" in \
+        capsys.readouterr().err
+    assert site_build.main([*args, "--strict"]) == 1
+    assert "office.phone = 〔示例〕2345 0000" in capsys.readouterr().err
+
+
+def test_a_placeholder_phone_is_shown_but_never_a_tel_link(site_build, fixture_site,
+                                                           build_fixture):
+    (fixture_site / "site.toml").write_text(
+        FIXTURE_CONFIG.replace('phone = "2345 0000"', 'phone = "〔示例〕2345 0000"'), "utf-8")
+    footer = read(build_fixture(), "index.html").split('<footer', 1)[1]
+    assert "〔示例〕2345 0000" in footer and 'href="tel:23450000"' not in footer
+    assert 'href="tel:23450001"' in footer, "a real number is still a link"
+
+
+# --- the Simplified edition ------------------------------------------------------------------
+
+
+def test_to_simplified_changes_the_words_of_the_phrase_table_and_keeps_the_rest(site_build):
+    simplified = site_build.to_simplified(
+        '<p>請用電郵查詢資料和程序，「上載」檔案。</p><a lang="zh-Hant" href="x">繁體中文</a>')
+    assert simplified == ('<p>请用电子邮件查询资料和程序，“上传”文件。</p>'
+                          '<a lang="zh-Hant" href="x">繁體中文</a>')
+    assert site_build.to_simplified("《個人資料（私隱）條例》和私隱聲明") == \
+        "《个人资料（私隐）条例》和隐私声明"
+
+
+def test_a_phrase_table_entry_that_is_not_simplified_fails_with_its_name(site_build, tmp_path):
+    table = tmp_path / "phrases.toml"
+    table.write_text('[phrases]\n"電郵" = "電子郵件"\n', "utf-8")
+    with pytest.raises(site_build.BuildError, match="'電郵' = '電子郵件'"):
+        site_build.to_simplified("電郵", table)
+
+
+def test_the_simplified_404_and_form_links_stay_in_the_simplified_edition(build_fixture,
+                                                                          fixture_site):
+    (fixture_site / "content" / "404.md").write_text(
+        "---\ntitle: 找不到\norder: 99\n---\n回到[首頁](index.md)或[投訴](/complaint)。\n",
+        "utf-8")
+    out = build_fixture()
+    not_found = read(out, "zh-hans/404.html")
+    main = not_found.split("<main", 1)[1].split("</main>")[0]
+    assert 'href="/zh-hans/"' in main and 'href="/zh-hans/complaint"' in main
+    assert 'href="/"' not in not_found.split("<footer")[0].split("lang-switch")[0]
+    hans = read(out, "zh-hans/index.html")
+    assert 'href="../zh-hans/complaint"' not in hans  # one prefix, not two
+    assert 'href="/zh-hans/complaint"' in hans and 'class="nav-cta" href="complaint"' in hans
+    assert 'data-print="https://estate.test/zh-hans/prep/"' in hans
+
+
+# --- who wrote what; the region --------------------------------------------------------------
+
+
+def test_the_source_authors_text_is_labelled_and_every_page_says_who_wrote_it(
+        build_fixture, fixture_site):
+    (fixture_site / "content" / "prep.md").write_text(
+        "---\ntitle: 投訴準備\norder: 2\nsource: 《原文篇名》\n---\n本站的話。\n\n"
+        '<div class="source" markdown="1">\n\n作者的話。\n\n</div>\n', "utf-8")
+    out = build_fixture()
+    prep = read(out, "prep/index.html")
+    assert re.search(r'<div class="source">\s*<p class="source-label">原文</p>\s*<p>作者的話',
+                     prep)
+    assert "《原文篇名》一文的原文" in prep.split('<p class="provenance">')[1].split("</p>")[0]
+    for page in ("index.html", "steps/index.html", "staff/reception/index.html"):
+        assert '<p class="provenance">本頁的文字全部由本站編寫' in read(out, page), page
+
+
+def test_site_toml_chooses_the_region_and_overrides_any_of_its_values(
+        site_build, build_fixture, fixture_site):
+    config = fixture_site / "site.toml"
+    config.write_text(FIXTURE_CONFIG.replace('region = "HK"', 'region = "TW"') +
+                      '[region_overrides.bodies.mediation]\nphone = "02-1234-5678"\n', "utf-8")
+    region = contract(build_fixture())["region"]
+    assert region["code"] == "TW" and region["bodies"]["mediation"]["phone"] == "02-1234-5678"
+    assert region["bodies"]["mediation"]["name"].endswith("調解委員會"), "the rest is kept"
+    assert [n["number"] for n in region["emergency_numbers"]] == ["110", "119"]
+
+
+@pytest.mark.parametrize(("addition", "expected"), [
+    ('region = "XX"', r"region = 'XX': there is no such preset; use one of CN, HK, MO, TW"),
+    ('[region_overrides.bodies.pmsa]\nphone = "請致電總機"',
+     r"bodies\.pmsa\.phone = '請致電總機': write the number only"),
+    ('[region_overrides.channels.lifts]\nbodies = [{ id = "nobody", when = "x" }]',
+     r"channels\.lifts\.bodies\.0\.id = 'nobody': no such body"),
+])
+def test_a_wrong_region_setting_fails_with_the_key_to_fix(site_build, build_fixture,
+                                                          fixture_site, addition, expected):
+    config = FIXTURE_CONFIG.replace('region = "HK"\n', "")
+    (fixture_site / "site.toml").write_text(addition + "\n" + config if addition.startswith(
+        "region") else config + addition + "\n", "utf-8")
+    with pytest.raises(site_build.BuildError, match=expected):
+        build_fixture()
+
+
+# --- the contract is documented, and the shared layout keeps to it --------------------------
+
+CONTRACT_DOC = (ROOT / "docs" / "site-contract.md").read_text("utf-8")
+LAYOUT_CONTEXT = {"site", "region", "nav", "breadcrumbs", "lang", "edition", "prefix",
+                  "other_edition", "link", "page_link", "asset", "page"}
+
+
+def test_every_key_of_site_json_and_of_the_region_is_documented(build_fixture):
+    site = contract(build_fixture())
+    prose = re.sub(r"```.*?```", "", CONTRACT_DOC, flags=re.S)
+    documented = {word for span in re.findall(r"`([^`]+)`", prose)
+                  for word in re.findall(r"[a-z_]+", span)}
+    region = site["region"]
+    keys = {*site, *region, *region["words"], *region["form"], *region["owners_body"],
+            *(key for body in region["bodies"].values() for key in body),
+            *(key for channel in region["channels"].values() for key in channel),
+            *(key for channel in region["channels"].values() for entry in channel["bodies"]
+              for key in entry)}
+    missing = keys - documented
+    assert not missing, f"document these in docs/site-contract.md: {sorted(missing)}"
+
+
+def test_the_shared_layout_and_its_partials_use_only_the_documented_context(site_build):
+    from jinja2 import meta
+
+    env = site_build.make_env(ROOT / "templates")
+    partials = sorted(p.name for p in (ROOT / "templates").glob("_*.html"))
+    for name in ["base.html", *partials]:
+        used = meta.find_undeclared_variables(env.parse(env.loader.get_source(env, name)[0]))
+        allowed = LAYOUT_CONTEXT | {"number", "problems", "level"}  # a partial's own inputs
+        assert used <= allowed, f"{name} uses {sorted(used - allowed)}"
+        if name != "base.html":
+            assert f"`{name}`" in CONTRACT_DOC, f"document {name} in docs/site-contract.md"

@@ -125,7 +125,7 @@ def test_after_a_second_follow_up_the_government_channel_is_shown(app, client):
     response = follow_up(client, reference=reference, reason="not_satisfied")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "涉及違法違規或嚴重侵害業主權益" in page
-    assert "住房城鄉建設部門" in page and "不會" in page
+    assert "物業管理業監管局" in page and "不會" in page
 
 
 def test_follow_ups_are_limited_so_nobody_can_be_flooded(app, client, smtp_server):
@@ -147,7 +147,7 @@ def test_a_follow_up_needs_a_real_reference(client, smtp_server):
 
 def test_the_form_points_to_the_government_departments_and_sends_them_nothing(client):
     html = client.get("/complaint").get_data(as_text=True)
-    assert "涉及違法違規或嚴重侵害業主權益" in html and "市場監管部門" in html
+    assert "涉及違法違規或嚴重侵害業主權益" in html and "物業管理業監管局" in html
 
 
 def test_statistics_after_a_batch_hold_no_personal_field(app, client, smtp_server, runner,
