@@ -333,3 +333,19 @@ def corners(image: Image.Image) -> list[tuple[int, ...]]:
 
 def close(first: tuple[int, ...], second: tuple[int, ...]) -> bool:
     return all(abs(a - b) <= 40 for a, b in zip(first, second, strict=True))
+
+
+def with_photoshop_copies(jpeg_bytes: bytes) -> bytes:
+    """The JPEG with a Photoshop APP13 segment holding copies of the camera's EXIF (GPS
+    included) and of an XMP packet with GPS, as image editors write them."""
+    import struct
+
+    def resource(number: int, data: bytes) -> bytes:
+        padding = b"\0" if len(data) % 2 else b""
+        return b"8BIM" + struct.pack(">H", number) + b"\0\0" + struct.pack(">I", len(data)) + (
+            data + padding)
+
+    tiff = camera_exif().tobytes()[6:]  # without the "Exif\0\0" of an APP1 segment
+    body = b"Photoshop 3.0\0" + resource(0x0422, tiff) + resource(0x0424, XMP)
+    segment = b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
+    return jpeg_bytes[:2] + segment + jpeg_bytes[2:]

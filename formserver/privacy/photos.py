@@ -13,12 +13,12 @@ from datetime import datetime
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps
 
+from .exif import EXIF_IFD, GPS_IFD, mentions_gps, remove_gps_ifd
+from .jpeg import jpeg_without_gps
 from .uncleanable import UncleanableFile
 
 pillow_heif.register_heif_opener()
 
-_GPS_IFD = 0x8825
-_EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 0x9003
 _DATETIME = 0x0132
 
@@ -40,12 +40,23 @@ def _opened_image(data: bytes) -> Iterator[Image.Image]:
             yield image
 
 
+def photo_pixels(data: bytes) -> int:
+    """How many pixels decoding the photo would produce (all frames of an animation), read
+    from its header without decoding it. Raises UncleanableFile."""
+    with _opened_image(data) as image:
+        try:
+            frames = getattr(image, "n_frames", 1)
+        except Exception as error:
+            raise UncleanableFile() from error
+        return image.width * image.height * frames
+
+
 def photo_capture_time(data: bytes) -> str | None:
     """When the photo was taken, "YYYY-MM-DD HH:MM:SS", from its EXIF; None if unknown."""
     try:
         with _opened_image(data) as image:
             exif = image.getexif()
-            taken = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+            taken = exif.get_ifd(EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
     except Exception:
         return None
     if isinstance(taken, bytes):
@@ -70,8 +81,8 @@ def strip_gps(data: bytes) -> bytes:
         image_format = image.format
         xmp = image.info.get("xmp")
     strippers = {
-        "JPEG": _jpeg_without_gps,
-        "MPO": _jpeg_without_gps,
+        "JPEG": jpeg_without_gps,
+        "MPO": jpeg_without_gps,
         "PNG": _png_without_gps,
         "WEBP": _webp_without_gps,
         "HEIF": lambda data: _heif_without_gps(data, xmp),
@@ -85,129 +96,12 @@ def strip_gps(data: bytes) -> bytes:
     with _opened_image(cleaned) as image:
         try:
             exif = image.getexif()
-            still_located = bool(exif.get_ifd(_GPS_IFD)) or _GPS_IFD in exif
+            still_located = bool(exif.get_ifd(GPS_IFD)) or GPS_IFD in exif
         except Exception as error:
             raise UncleanableFile() from error
-        if still_located or _mentions_gps(image.info.get("xmp")):
+        if still_located or mentions_gps(image.info.get("xmp")):
             raise UncleanableFile()
     return cleaned
-
-
-def _mentions_gps(metadata: bytes | str | None) -> bool:
-    if isinstance(metadata, str):
-        metadata = metadata.encode("utf-8", "replace")
-    return bool(metadata) and b"gps" in metadata.lower()
-
-
-# Bytes per value of each TIFF field type (BYTE, ASCII, SHORT, LONG, RATIONAL, ... IFD).
-_TIFF_TYPE_SIZES = dict(enumerate((1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4), start=1))
-
-
-def _remove_gps_ifd(tiff: bytearray, base: int) -> None:
-    """Blank the GPS IFD of the TIFF structure (EXIF) starting at tiff[base] and unlink it.
-
-    Works in place and keeps every other byte where it was, so all other offsets stay valid.
-    """
-    order = {b"II": "<", b"MM": ">"}[bytes(tiff[base : base + 2])]
-    magic, ifd = struct.unpack_from(order + "HI", tiff, base + 2)
-    if magic != 42:
-        raise ValueError("not a TIFF header")
-    seen = set()
-    while ifd and ifd not in seen:  # IFD0, then the thumbnail's IFD1
-        seen.add(ifd)
-        position = base + ifd
-        (count,) = struct.unpack_from(order + "H", tiff, position)
-        end = position + 2 + 12 * count + 4
-        (next_ifd,) = struct.unpack_from(order + "I", tiff, end - 4)
-        for index in range(count):
-            entry = position + 2 + 12 * index
-            tag, _, _, gps_offset = struct.unpack_from(order + "HHII", tiff, entry)
-            if tag == _GPS_IFD:
-                _blank_ifd(tiff, base, gps_offset, order)
-                # Close the gap: later entries and the next-IFD offset move up one slot.
-                tiff[entry : end - 12] = tiff[entry + 12 : end]
-                tiff[end - 12 : end] = bytes(12)
-                struct.pack_into(order + "H", tiff, position, count - 1)
-                break
-        ifd = next_ifd
-
-
-def _blank_ifd(tiff: bytearray, base: int, offset: int, order: str) -> None:
-    position = base + offset
-    (count,) = struct.unpack_from(order + "H", tiff, position)
-    end = position + 2 + 12 * count + 4
-    if end > len(tiff):
-        raise ValueError("GPS IFD out of bounds")
-    for index in range(count):
-        _, kind, number, value = struct.unpack_from(order + "HHII", tiff, position + 2 + 12 * index)
-        size = _TIFF_TYPE_SIZES[kind] * number
-        if size > 4:  # the value lies outside the entry
-            if base + value + size > len(tiff):
-                raise ValueError("GPS value out of bounds")
-            tiff[base + value : base + value + size] = bytes(size)
-    tiff[position:end] = bytes(end - position)
-
-
-_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
-_EXTENDED_XMP_HEADER = b"http://ns.adobe.com/xmp/extension/\x00"
-
-
-def _jpeg_without_gps(data: bytes) -> bytes:
-    if not data.startswith(b"\xff\xd8"):
-        raise ValueError("not a JPEG")
-    cleaned = bytearray(b"\xff\xd8")
-    position = 2
-    while True:
-        if data[position] != 0xFF:
-            raise ValueError("lost track of the JPEG markers")
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-        elif marker == 0xD9:  # end of image: what follows is dropped
-            return bytes(cleaned + b"\xff\xd9")
-        elif 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
-            cleaned += data[position : position + 2]
-            position += 2
-        else:
-            (length,) = struct.unpack_from(">H", data, position + 2)
-            end = position + 2 + length
-            if end > len(data):
-                raise ValueError("truncated JPEG segment")
-            cleaned += _jpeg_segment_without_gps(marker, data[position:end])
-            position = end
-            if marker == 0xDA:  # start of scan: copy the compressed data up to the next marker
-                scan_end = _end_of_scan(data, position)
-                cleaned += data[position:scan_end]
-                position = scan_end
-
-
-def _jpeg_segment_without_gps(marker: int, segment: bytes) -> bytes:
-    payload = segment[4:]
-    if marker == 0xE1 and payload.startswith(b"Exif\x00\x00"):
-        edited = bytearray(segment)
-        _remove_gps_ifd(edited, 10)
-        return bytes(edited)
-    if marker == 0xE1 and payload.startswith(_XMP_HEADER) and _mentions_gps(payload):
-        return b""
-    # Extended XMP is split in pieces that cannot be searched one by one; it holds depth maps
-    # and the like, nothing needed to show the photo.
-    if marker == 0xE1 and payload.startswith(_EXTENDED_XMP_HEADER):
-        return b""
-    if marker == 0xE2 and payload.startswith(b"MPF\x00"):  # index of the images dropped after EOI
-        return b""
-    return segment
-
-
-def _end_of_scan(data: bytes, position: int) -> int:
-    while True:
-        position = data.index(b"\xff", position)
-        following = data[position + 1]
-        if following == 0x00 or 0xD0 <= following <= 0xD7:  # stuffed byte or restart marker
-            position += 2
-        elif following == 0xFF:
-            position += 1
-        else:
-            return position
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -227,7 +121,7 @@ def _png_without_gps(data: bytes) -> bytes:
         body = data[position + 8 : end - 4]
         if chunk_type == b"eXIf":
             edited = bytearray(body)
-            _remove_gps_ifd(edited, 6 if edited.startswith(b"Exif\x00\x00") else 0)
+            remove_gps_ifd(edited, 6 if edited.startswith(b"Exif\x00\x00") else 0)
             cleaned += data[position : position + 8] + edited
             cleaned += struct.pack(">I", _png_crc(chunk_type, edited))
         elif not _png_text_may_locate(chunk_type, body):
@@ -241,15 +135,35 @@ def _png_crc(chunk_type: bytes, body: bytes) -> int:
 
 
 def _png_text_may_locate(chunk_type: bytes, body: bytes) -> bool:
+    """Whether a PNG text chunk may hold a location: ImageMagick's hex copies of EXIF or XMP,
+    and any text whose keyword or words mention GPS (compressed text is inflated to look)."""
     if chunk_type not in (b"tEXt", b"zTXt", b"iTXt"):
         return False
     keyword, _, rest = body.partition(b"\x00")
-    if keyword.startswith(b"Raw profile type"):  # ImageMagick's hex copy of EXIF or XMP
+    if keyword.startswith(b"Raw profile type"):
         return True
-    if keyword == b"XML:com.adobe.xmp":
-        compressed = chunk_type == b"zTXt" or (chunk_type == b"iTXt" and rest[:1] != b"\x00")
-        return compressed or _mentions_gps(rest)
-    return False
+    if chunk_type == b"zTXt":
+        text = _inflated(rest[1:])
+    elif chunk_type == b"iTXt":
+        compressed, rest = rest[:1] == b"\x01", rest[2:]
+        _language, _, rest = rest.partition(b"\x00")
+        _translated, _, text = rest.partition(b"\x00")
+        text = _inflated(text) if compressed else text
+    else:
+        text = rest
+    return text is None or mentions_gps(keyword) or mentions_gps(text)
+
+
+_MOST_TEXT = 4 * 1024 * 1024  # inflating more than this is a bomb: the chunk is dropped
+
+
+def _inflated(compressed: bytes) -> bytes | None:
+    inflater = zlib.decompressobj()
+    try:
+        text = inflater.decompress(compressed, _MOST_TEXT)
+    except zlib.error:
+        return None
+    return None if inflater.unconsumed_tail else text
 
 
 _VP8X_XMP_FLAG = 0x04
@@ -274,8 +188,8 @@ def _webp_without_gps(data: bytes) -> bytes:
         chunk = bytearray(data[position:chunk_end].ljust(chunk_end - position, b"\0"))
         position = chunk_end
         if fourcc == b"EXIF":
-            _remove_gps_ifd(chunk, 8 + (6 if chunk[8:].startswith(b"Exif\x00\x00") else 0))
-        elif fourcc == b"XMP " and _mentions_gps(chunk[8:]):
+            remove_gps_ifd(chunk, 8 + (6 if chunk[8:].startswith(b"Exif\x00\x00") else 0))
+        elif fourcc == b"XMP " and mentions_gps(chunk[8:]):
             dropped_xmp = True
             continue
         chunks.append(chunk)
@@ -294,9 +208,9 @@ def _heif_without_gps(data: bytes, xmp: bytes | None) -> bytes:
         position = edited.find(header)
         while position != -1:
             with contextlib.suppress(ValueError, KeyError, struct.error):
-                _remove_gps_ifd(edited, position)
+                remove_gps_ifd(edited, position)
             position = edited.find(header, position + 1)
-    if xmp and _mentions_gps(xmp):
+    if xmp and mentions_gps(xmp):
         packet = xmp if isinstance(xmp, bytes) else xmp.encode()
         if edited.count(packet) != 1:
             raise ValueError("cannot find the XMP packet that mentions GPS")
@@ -320,20 +234,24 @@ def clean_image(data: bytes) -> tuple[bytes, str]:
         if output_format is None:
             raise UncleanableFile()
         try:
-            pixels = _in_srgb(ImageOps.exif_transpose(image), output_format)
-            # A new image from the pixels alone: a plain re-save would carry over comments,
-            # ICC profiles and XMP kept in image.info.
-            fresh = Image.new(pixels.mode, pixels.size)
-            fresh.paste(pixels)
+            # At most two copies of the pixels at a time: a 40 megapixel photo is 120 MB each.
+            ImageOps.exif_transpose(image, in_place=True)
+            pixels = _in_srgb(image, output_format)
+            if pixels is not image:
+                image.close()
+            # Nothing but the pixels: a plain re-save would carry over comments, ICC profiles
+            # and XMP kept in image.info.
+            pixels.info = {}
             out = io.BytesIO()
             options = {} if output_format == "PNG" else {"quality": 90}
-            fresh.save(out, format=output_format, **options)
+            pixels.save(out, format=output_format, exif=b"", **options)
         except Exception as error:
             raise UncleanableFile() from error
     return out.getvalue(), _EXTENSIONS[output_format]
 
 
 def _in_srgb(image: Image.Image, output_format: str) -> Image.Image:
+    """The image in sRGB, in a mode the output format takes; the same image if it is already."""
     has_alpha = image.has_transparency_data
     if output_format == "JPEG":
         if has_alpha:
@@ -352,6 +270,6 @@ def _in_srgb(image: Image.Image, output_format: str) -> Image.Image:
                 ImageCms.createProfile("sRGB"),
                 outputMode=mode,
             )
-    return image.convert(mode)
+    return image if image.mode == mode else image.convert(mode)
 
 

@@ -6,6 +6,8 @@ import hashlib
 
 PHOTO_REFUSAL = "這張相片無法清除其中的個人資料，未能接受。請改用其他相片或截圖。"
 PDF_REFUSAL = "這份 PDF 檔案無法清除其中的個人資料，未能接受。請改用其他檔案或相片。"
+MEDIA_REFUSAL = ("這段影片或錄音無法讀取，或不是它看來的格式，未能接受。"
+                 "請把影片另存或重新錄製後再試。")
 
 
 class UncleanableFile(ValueError):
@@ -13,7 +15,6 @@ class UncleanableFile(ValueError):
 
     def __init__(self, message: str = PHOTO_REFUSAL) -> None:
         super().__init__(message)
-
 
 
 def sha256_hex(data: bytes) -> str:
