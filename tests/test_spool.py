@@ -169,6 +169,7 @@ def deliverer_process(app) -> subprocess.Popen:
            "FORMSERVER_SMTP_PORT": str(app.config["SMTP_PORT"]),
            "FORMSERVER_SPOOL_DIR": app.config["SPOOL_DIR"],
            "FORMSERVER_STATS_DB": app.config["STATS_DB"],
+           "FORMSERVER_CASE_DB": app.config["CASE_DB"],
            "FORMSERVER_MAIL_FROM": app.config["MAIL_FROM"],
            "FORMSERVER_DELIVER_IN_PROCESS": "false"}
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "formserver", "deliver"],
