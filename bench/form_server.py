@@ -58,6 +58,7 @@ def server_env(folder: Path, smtp_port: int | None, extra: dict | None = None) -
         "FORMSERVER_MAILDIR": str(folder / "maildir"),
         "FORMSERVER_STATS_DB": str(folder / "stats.sqlite"),
         "FORMSERVER_DRAFT_DIR": str(folder / "drafts"),
+        "FORMSERVER_CASE_DB": str(folder / "cases.sqlite"),
         "FORMSERVER_SITE_DIR": str(folder / "site"),
         "FORMSERVER_SERVE_SITE": "false",
         "FORMSERVER_MIN_FILL_SECONDS": "0",

@@ -32,13 +32,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     from . import cli, errors, ratelimit, security, site
-    from .views import complaints, follow_ups
+    from .views import cases, complaints, follow_ups, status
 
     security.init_app(app)
     site.init_app(app)
     errors.init_app(app)
     app.register_blueprint(complaints.bp)
     app.register_blueprint(follow_ups.bp)
+    app.register_blueprint(status.bp)
+    app.register_blueprint(cases.bp)
     ratelimit.init_app(app)
     cli.init_app(app)
     if app.config["SERVE_SITE"]:

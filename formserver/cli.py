@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import delivery, spool, stats
+from . import case_commands, delivery, spool, stats
 from .vocabulary import CATEGORIES
 
 
@@ -62,6 +62,7 @@ def purge_command(purge_all: bool) -> None:
     keep = 0 if purge_all else current_app.config["FAILED_KEEP_DAYS"] * delivery.DAY
     purged = spool.purge_failed(Path(current_app.config["SPOOL_DIR"]), keep, now=time.time())
     click.echo(f"purged {len(purged)} failed message(s)")
+    case_commands.purge(current_app.config)  # cases past CASE_KEEP_DAYS (--all does not hurry them)
 
 
 @click.command("stats")
@@ -83,8 +84,10 @@ def stats_command(csv_path: Path | None) -> None:
     if csv_path:
         stats.write_csv(table, csv_path)
         click.echo(f"wrote {csv_path}")
+    case_commands.print_case_stats(current_app.config, csv_path)
 
 
 def init_app(app: Flask) -> None:
-    for command in (deliver_command, spool_command, purge_command, stats_command):
+    for command in (deliver_command, spool_command, purge_command, stats_command,
+                    case_commands.cases_command):
         app.cli.add_command(command)

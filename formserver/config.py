@@ -12,6 +12,7 @@ from .vocabulary import CATEGORIES, RECIPIENTS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 # Every key here is documented in README.md (a test checks that).
 DEFAULTS = {
@@ -63,6 +64,15 @@ DEFAULTS = {
     "PREFERRED_URL_SCHEME": "http",  # https behind TLS: session cookies become Secure
     "PROXY_FIX": False,  # behind nginx: trust its X-Forwarded-For/-Proto/-Host (one hop)
     "MIN_FILL_SECONDS": 3,  # a form sent sooner after it was shown is treated as a bot
+    # --- the case: the office answers, the resident follows progress (README: the loop) ---
+    "CASE_DB": "",  # the case store; default: instance/cases.sqlite
+    "CASE_KEEP_DAYS": 90,  # a case is purged this long after its last activity (or closing)
+    "CASE_LINK_DAYS": 30,  # the office's case links (and the resident's email links) expire
+    "OFFICE_PASSWORD": "",  # when set, a shared office login in front of every case page
+    "ESCALATE_AFTER_DAYS": 2,  # working days after a missed due day: the committee is told
+    "DIGEST_WEEKDAY": "monday",  # the committee's weekly summary; empty: none
+    "STATUS_RATE_LIMIT": "20/hour;50/day",  # /status lookups per client
+    "CASE_RATE_LIMIT": "300/hour",  # case page requests per client
 }
 
 
@@ -82,6 +92,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config["MAILDIR"] = app.config["MAILDIR"] or str(instance / "maildir")
     app.config["STATS_DB"] = app.config["STATS_DB"] or str(instance / "stats.sqlite")
     app.config["DRAFT_DIR"] = app.config["DRAFT_DIR"] or str(instance / "drafts")
+    app.config["CASE_DB"] = app.config["CASE_DB"] or str(instance / "cases.sqlite")
     check_config(app.config)
     if not app.config["SECRET_KEY"]:
         if app.config["SMTP_HOST"]:
@@ -115,12 +126,29 @@ def check_config(config) -> None:
         if config[key] or key != "STAGING_EMAIL":
             check_address(key, config[key])
     config["ROUTES"] = check_routes(config["ROUTES"])
+    check_case_settings(config)
     if config["MAX_CONTENT_LENGTH"] <= config["MAX_TOTAL_SIZE"]:
         raise ConfigError("MAX_CONTENT_LENGTH must be larger than MAX_TOTAL_SIZE "
                           "(the form's text needs room too)")
     # Text that fits in the request is read, however long (werkzeug's default stops at 500 KB
     # with a 413 that loses every answer): the form says what is too long and keeps the rest.
     config["MAX_FORM_MEMORY_SIZE"] = config["MAX_CONTENT_LENGTH"]
+
+
+def check_case_settings(config) -> None:
+    for key in ("CASE_KEEP_DAYS", "CASE_LINK_DAYS", "ESCALATE_AFTER_DAYS"):
+        try:
+            config[key] = int(config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} is {config[key]!r}: it must be a whole number") from None
+        if config[key] < 1:
+            raise ConfigError(f"{key} is {config[key]}: it must be 1 or more")
+    weekday = str(config["DIGEST_WEEKDAY"] or "").strip().lower()
+    if weekday and weekday not in WEEKDAYS:
+        raise ConfigError(f"DIGEST_WEEKDAY is {config['DIGEST_WEEKDAY']!r}: use an English "
+                          "weekday such as 'monday', or empty for no digest")
+    config["DIGEST_WEEKDAY"] = weekday
+    config["OFFICE_PASSWORD"] = str(config["OFFICE_PASSWORD"] or "")
 
 
 def check_address(key: str, value) -> None:

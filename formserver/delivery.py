@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import drafts, spool, stats
+from . import drafts, reminders, spool, stats
 from .logtext import where
 from .senders import sender_for
 
@@ -21,10 +21,15 @@ DAY = 86400
 
 def deliver_once(config) -> spool.Round:
     spool_dir = Path(config["SPOOL_DIR"])
-
-    rows = []
+    try:
+        reminders.run_timers(config)  # what they spool leaves in this round
+    except Exception as error:  # the timers never stop delivery
+        log.error("timers failed: %s at %s", type(error).__name__, where(error))
+    rows, delivered = [], []
 
     def count(message: bytes, outcome: str) -> None:
+        if outcome == "delivered":
+            delivered.extend(reminders.complaint_reference(message))
         try:
             row = stats.outcome_row(message, outcome, time.time())
         except Exception as error:  # statistics never stop delivery
@@ -40,6 +45,7 @@ def deliver_once(config) -> spool.Round:
                                        give_up_attempts=config["RETRY_GIVE_UP_ATTEMPTS"],
                                        on_outcome=count)
     finally:  # whatever happened above, the statistics are written and the purges run
+        reminders.record_delivered(config, delivered)
         try:
             stats.record_outcomes(Path(config["STATS_DB"]), rows)
         except (sqlite3.Error, OSError) as error:

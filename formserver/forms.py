@@ -13,6 +13,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     MultipleFileField,
+    PasswordField,
     RadioField,
     SelectChoice,
     StringField,
@@ -22,7 +23,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from .sanitize import one_line, plain_text
-from .vocabulary import CATEGORIES, FOLLOW_UP_REASONS, LIMITS, RECIPIENTS, REFERENCE
+from .vocabulary import (
+    CASE_ACTIONS,
+    CATEGORIES,
+    FOLLOW_UP_REASONS,
+    LIMITS,
+    RECIPIENTS,
+    REFERENCE,
+)
 from .workdays import local_now
 
 
@@ -170,6 +178,7 @@ class FollowUpForm(FlaskForm):
                          validators=[InputRequired("請選擇跟進原因")])
     details = text_field("仍未解決的問題", "follow_up_details", "請寫出仍未解決的問題",
                          kind=TextAreaField, multiline=True)
+    access_code = text_field("查詢碼", "access_code", "請填寫查詢碼（在確認頁或確認電郵上）")
     homepage = StringField("請不要填寫這一欄")
     form_started = HiddenField()
 
@@ -179,3 +188,38 @@ class FollowUpForm(FlaskForm):
 
     def validate_reference(self, field):
         check_reference(field)
+
+
+# --- the case: the resident's status page, the office's case page --------------------------
+
+class StatusForm(FlaskForm):
+    reference = text_field("投訴編號", "follow_up_ref", "請填寫投訴編號")
+    access_code = text_field("查詢碼", "access_code", "請填寫查詢碼")
+
+    def validate_reference(self, field):
+        check_reference(field)
+
+
+class CaseActionForm(FlaskForm):
+    """One of the office's actions; the page asks to confirm before anything is recorded."""
+    action = ChoiceField("操作", choices=options(CASE_ACTIONS),
+                         validators=[InputRequired("請選擇操作")])
+    # No Optional(): it would end the checks before validate_message sees an empty reply.
+    message = TextAreaField("回覆或處理結果", filters=[plain_text],
+                            validators=[limit("case_message", "回覆或處理結果")])
+    handled_by = text_field("處理人（姓名或簡稱）", "handled_by")
+
+    def validate_message(self, field):
+        needed = {"reply": "請寫下給投訴人的回覆", "resolve": "請寫下處理結果：做了甚麼"}
+        if self.action.data in needed and not field.data:
+            raise ValidationError(needed[self.action.data])
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation's button: the CSRF token and the signed step it confirms."""
+    step = HiddenField()
+
+
+class OfficeLoginForm(FlaskForm):
+    password = PasswordField("管理處密碼", [required("請輸入管理處密碼"),
+                                            limit("office_password", "密碼")])

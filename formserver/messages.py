@@ -19,6 +19,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from .access import status_url
 from .complaint import Complaint
 from .guidance import reminder
 from .sanitize import one_line
@@ -148,8 +149,9 @@ def base64_lines(data: bytes, linesep: bytes = b"\r\n") -> Iterator[bytes]:
         yield base64.encodebytes(data[start : start + step]).replace(b"\n", linesep)
 
 
-def build_message(complaint: Complaint, config) -> Outgoing:
-    """The email to the office (or the committee): text and HTML, the evidence attached."""
+def build_message(complaint: Complaint, config, case_url: str = "") -> Outgoing:
+    """The email to the office (or the committee): text and HTML, the evidence attached;
+    case_url, the link to the case page, on a line of its own and in X-Complaint-Case-URL."""
     to, cc = office_addresses(complaint, config)
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = (f"[投訴 {complaint.reference}] {complaint.category_label} | "
@@ -173,8 +175,11 @@ def build_message(complaint: Complaint, config) -> Outgoing:
     msg["X-Complaint-Recipient"] = complaint.recipient
     msg["X-Complaint-Anonymized"] = "yes" if complaint.anonymized else "no"
     msg["X-Complaint-Files"] = str(len(complaint.evidence))
+    if case_url:
+        msg["X-Complaint-Case-URL"] = case_url
     msg["Auto-Submitted"] = "auto-generated"
     context = {"complaint": complaint, "attachments": attachment_names(complaint),
+               "case_url": case_url,
                "site": config["SITE"], "staging_note": staging_note,
                "guidance": reminder(complaint.category, config["SITE"].get("base_url", ""))}
     msg.set_content(render("email/complaint.txt", **context))
@@ -191,10 +196,12 @@ def build_message(complaint: Complaint, config) -> Outgoing:
     return Outgoing(msg, files)
 
 
-def build_acknowledgement(complaint: Complaint, to: str, config) -> EmailMessage:
-    """A fixed receipt to the resident. It never echoes their free text, so the form cannot
-    be used to send anyone's words to any address. An address with a non-ASCII local part
-    goes raw in UTF-8 (RFC 6532), for a server that offers SMTPUTF8."""
+def build_acknowledgement(complaint: Complaint, to: str, config,
+                          access_code: str = "") -> EmailMessage:
+    """A fixed receipt to the resident, with the access code for the status page. It never
+    echoes their free text, so the form cannot be used to send anyone's words to any address.
+    An address with a non-ASCII local part goes raw in UTF-8 (RFC 6532), for a server that
+    offers SMTPUTF8."""
     to = mail_address(to)
     msg = EmailMessage(policy=policy.SMTP if to.isascii() else policy.SMTPUTF8)
     msg["Subject"] = f"已收到您的投訴（編號 {complaint.reference}）"
@@ -203,14 +210,17 @@ def build_acknowledgement(complaint: Complaint, to: str, config) -> EmailMessage
     msg["Date"] = format_datetime(complaint.submitted_at)
     msg["Message-ID"] = message_id(complaint.reference, config["MAIL_FROM"], "ack")
     msg["Auto-Submitted"] = "auto-replied"
-    msg.set_content(staging_note + render("email/acknowledgement.txt",
-                                                   complaint=complaint, site=config["SITE"]))
+    msg.set_content(staging_note + render("email/acknowledgement.txt", complaint=complaint,
+                                          site=config["SITE"], access_code=access_code,
+                                          status_url=status_url(config)))
     return msg
 
 
 def build_follow_up(reference: str, number: int, reason: str, details: str, now: datetime,
-                    name: str, config) -> EmailMessage:
-    """A follow-up (復查與監督) to the office and the committee, in the original's thread."""
+                    name: str, config, *, anonymized: bool = False,
+                    case_url: str = "") -> EmailMessage:
+    """A follow-up (復查與監督) to the office and the committee, in the original's thread.
+    A follow-up to a de-identified complaint is marked so (its details already redacted)."""
     to, cc = routed("office", "", config), routed("committee", "", config)
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = f"[投訴 {reference}] 跟進（第 {number} 次）| {reason}"
@@ -225,10 +235,13 @@ def build_follow_up(reference: str, number: int, reason: str, details: str, now:
     msg["X-Complaint-Kind"] = "follow-up"
     msg["X-Complaint-Category"] = "follow-up"
     msg["X-Complaint-Recipient"] = "office+committee"
-    msg["X-Complaint-Anonymized"] = "no"
+    msg["X-Complaint-Anonymized"] = "yes" if anonymized else "no"
     msg["X-Complaint-Files"] = "0"
+    if case_url:
+        msg["X-Complaint-Case-URL"] = case_url
     msg["Auto-Submitted"] = "auto-generated"
     context = {"reference": reference, "number": number, "reason": reason, "details": details,
+               "anonymized": anonymized, "case_url": case_url,
                "now": now, "site": config["SITE"], "staging_note": staging_note,
                "reply_due": next_working_day(now.date(), config["REGION"]),
                "guidance": reminder("", config["SITE"].get("base_url", ""))}

@@ -34,6 +34,17 @@ def init_app(app: Flask) -> None:
         app.view_functions[endpoint] = limiter.limit(
             lambda: current_app.config["SUBMISSION_RATE_LIMIT"], methods=["POST"],
             deduct_when=accepted)(view)
+    # The case's pages: lookups with a code or grant, and every request behind a case link,
+    # each counted together per client.
+    for endpoints, key, methods in (
+            (("status.status",), "STATUS_RATE_LIMIT", ["POST"]),
+            (("status.answer", "status.follow_up", "status.answered"), "STATUS_RATE_LIMIT", None),
+            (("cases.case_page", "cases.case_action", "cases.case_confirm", "cases.office_login"),
+             "CASE_RATE_LIMIT", None)):
+        shared = limiter.shared_limit(lambda key=key: current_app.config[key], scope=key,
+                                      methods=methods)
+        for endpoint in endpoints:
+            app.view_functions[endpoint] = shared(app.view_functions[endpoint])
 
 
 def accepted(response) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from . import delivery, spool, stats
+from . import access, delivery, handling, spool, stats
 from .complaint import Complaint
 from .messages import build_acknowledgement, build_message
 from .ratelimit import may_acknowledge
@@ -21,12 +21,14 @@ class NotSaved(Exception):
     """The spool could not take the submission: nothing was saved (503)."""
 
 
-def submit(complaint: Complaint, resident_email: str = "") -> bool:
-    """Spool the office's email, then the resident's receipt; return whether a receipt goes.
+def submit(complaint: Complaint, resident_email: str = "", access_code: str = "") -> bool:
+    """Spool the office's email (with its case link), open the case, then spool the resident's
+    receipt (with the access code); return whether a receipt goes.
     Raises NotSaved when the complaint could not be put on disk."""
     config = current_app.config
     spool_dir = Path(config["SPOOL_DIR"])
-    message = build_message(complaint, config)
+    link = access.new_link(config, complaint.submitted_at)
+    message = build_message(complaint, config, case_url=link.url)
     try:
         spool.spool_message(spool_dir, complaint.reference, message.chunks())
     except OSError as error:
@@ -37,12 +39,14 @@ def submit(complaint: Complaint, resident_email: str = "") -> bool:
                                  config["SECRET_KEY"], complaint.submitted_at.date().isoformat())
     except (sqlite3.Error, OSError) as error:  # the complaint is safe; follow-ups just can't
         log.warning("could not remember %s: %s", complaint.reference, type(error).__name__)
+    handling.open_case(complaint, access_code=access_code, resident_email=resident_email,
+                       link=link, config=config)  # a broken store is logged: the complaint is safe
     log.info("accepted %s (%s, %s, %d files, anonymized=%s)", complaint.reference,
              complaint.category, complaint.recipient, len(complaint.evidence),
              complaint.anonymized)
     acknowledged = False
     if resident_email and config["SEND_ACKNOWLEDGEMENT"] and may_acknowledge(resident_email):
-        receipt = build_acknowledgement(complaint, resident_email, config)
+        receipt = build_acknowledgement(complaint, resident_email, config, access_code)
         try:
             spool.spool_message(spool_dir, f"{complaint.reference}.ack", receipt.as_bytes())
             acknowledged = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from datetime import datetime
 
 RECIPIENTS = {"office": "物業管理處", "committee": "業主委員會"}
@@ -24,6 +25,8 @@ LIMITS = {  # field -> most characters accepted
     "name": 50, "unit": 60, "phone": 30, "email": 254, "subject": 80, "description": 5000,
     "location": 200, "impact": 1000, "expected_resolution": 2000, "follow_up_ref": 20,
     "follow_up_details": 3000,
+    "access_code": 200,  # a typed code, or the grant a status page or an email link gives
+    "case_message": 3000, "handled_by": 50, "office_password": 200,
 }
 
 # Easy to read aloud over the phone: no 0/O or 1/I/L to confuse.
@@ -35,3 +38,35 @@ def new_reference(now: datetime) -> str:
     """Unique without a shared counter: the date plus 6 random characters (31⁶ ≈ 9×10⁸ a day)."""
     code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
     return f"{now:%Y%m%d}-{code[:3]}-{code[3:]}"
+
+
+# --- the case (issue: close the loop) ---------------------------------------------------------
+# Each step in words a resident understands, as the guidance names them.
+STATUSES = {
+    "submitted": "已提交",
+    "acknowledged": "已受理",
+    "in_progress": "處理中",
+    "replied": "已回覆",
+    "resolved": "已解決",
+    "closed": "已結束",
+    "reopened": "已重開",
+}
+OPEN_STATUSES = ("submitted", "acknowledged", "in_progress", "replied", "reopened")
+CASE_ACTIONS = {  # the case page's field `action`
+    "acknowledge": "受理",
+    "reply": "回覆投訴人",
+    "replied_directly": "已直接回覆（電話或信件）",
+    "resolve": "已解決",
+}
+ACCESS_CODE = re.compile(r"^[2-9A-HJKMNP-Z]{8}$")
+
+
+def new_access_code() -> str:
+    """查詢碼: 8 characters of the reference's alphabet (31⁸ ≈ 8.5×10¹¹), read out in two halves."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def normal_access_code(typed: str) -> str:
+    """As stored: full-width letters and digits made plain, capitals, no spaces or dashes."""
+    return re.sub(r"[\s\-‐‑–—－]", "", unicodedata.normalize("NFKC", typed)).upper()

@@ -205,6 +205,7 @@ def app_config(folder: Path, smtp_port: int, site_dir: Path, **overrides) -> dic
         "MAILDIR": str(folder / "maildir"),
         "STATS_DB": str(folder / "stats.sqlite"),
         "DRAFT_DIR": str(folder / "drafts"),
+        "CASE_DB": str(folder / "cases.sqlite"),
         "SITE_DIR": str(site_dir),
         "DELIVER_IN_PROCESS": False,
         **overrides,
@@ -231,6 +232,7 @@ def server_env(tmp_path, smtp_server, built_site, **settings) -> dict[str, str]:
         "COMMITTEE_EMAIL": "committee@estate.test",
         "SPOOL_DIR": tmp_path / "spool", "STATS_DB": tmp_path / "stats.sqlite",
         "DRAFT_DIR": tmp_path / "drafts", "MAILDIR": tmp_path / "maildir",
+        "CASE_DB": tmp_path / "cases.sqlite",
         "SITE_DIR": built_site, "DELIVER_IN_PROCESS": "false", "MIN_FILL_SECONDS": 0,
         **settings,
     }

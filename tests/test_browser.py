@@ -21,15 +21,17 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from flask import abort
+from flask import abort, redirect
 from helpers import ROOT, VALID_COMPLAINT, hidden_fields, post_form, submit
 from helpers import send_reviewed as send_reviewed_by_client
+from loop_helpers import local_path
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from formserver import delivery
+from formserver import access, cases, delivery
 from formserver.vocabulary import REFERENCE
+from formserver.workdays import local_now
 
 pytestmark = pytest.mark.browser
 
@@ -77,7 +79,8 @@ def browser():
 
 
 def add_test_routes(app) -> None:
-    """Test-only routes that end in each error page through the app's real error handlers."""
+    """Test-only routes that end in each error page through the app's real error handlers,
+    and one that stands in for the office's email: a fresh link to a case."""
     if "browser_test_error" in app.view_functions:
         return
 
@@ -86,6 +89,12 @@ def add_test_routes(app) -> None:
         if code == 500:
             raise RuntimeError("a bug")  # the catch-all handler, not abort(500)
         abort(code)
+
+    @app.get("/_test/case-link/<reference>")
+    def browser_test_case_link(reference):
+        with cases.store(Path(app.config["CASE_DB"])) as db:
+            link = access.issue_link(db, reference, app.config, local_now("HK"))
+        return redirect(local_path(link.url))
 
 
 @pytest.fixture
@@ -195,8 +204,10 @@ def reach_errors(page: Page) -> None:
 
 def reach_follow_up_sent(page: Page) -> None:
     reference = reach_confirmation(page)
+    code = page.locator("#access-code").inner_text().strip()
     page.get_by_role("main").get_by_role("link", name="提交跟進").click()
     expect(page.get_by_label("投訴編號")).to_have_value(reference)
+    page.get_by_label("查詢碼").fill(code)
     page.get_by_role("radio", name="到期仍未收到回覆").check()
     page.get_by_label("仍未解決的問題").fill("到期仍未收到回覆。")
     page.get_by_role("button", name="提交跟進").click()
@@ -238,6 +249,54 @@ def reach_follow_up_errors(page: Page) -> None:
     expect(page.locator(".error-summary")).to_be_visible()
 
 
+def reach_case_page(page: Page) -> str:
+    """The office opens the case from its email (a fresh link stands in for the email's)."""
+    reference = reach_confirmation(page)
+    page.goto(f"/_test/case-link/{reference}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"投訴個案 {reference}")
+    return reference
+
+
+def confirm_action(page: Page, action: str, message: str) -> None:
+    page.get_by_role("radio", name=re.compile(f"^{action}")).check()  # the hint follows
+    page.get_by_label("回覆或處理結果").fill(message)
+    page.get_by_role("button", name="下一步：確認").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("確認")
+
+
+def reach_case_confirm(page: Page) -> None:
+    reach_case_page(page)
+    confirm_action(page, "回覆投訴人", "維修公司明早到場。")
+
+
+def reach_case_errors(page: Page) -> None:
+    reach_case_page(page)
+    page.get_by_role("radio", name=re.compile("^回覆投訴人")).check()
+    page.get_by_role("button", name="下一步：確認").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
+def reach_status_errors(page: Page) -> None:
+    page.goto("/status")
+    page.get_by_role("button", name="查詢").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
+def reach_status_resolved(page: Page) -> None:
+    """The office resolves the case; the resident looks it up with the code."""
+    reference = reach_case_page(page)
+    confirm_action(page, "已解決", "已更換升降機門鎖。")
+    page.get_by_role("button", name="確認已解決").click()
+    expect(page.locator("#done-notice")).to_be_visible()
+    page.goto("/complaint/sent")
+    code = page.locator("#access-code").inner_text().strip()
+    page.goto("/status")
+    page.get_by_label("投訴編號").fill(reference)
+    page.get_by_label("查詢碼").fill(code)
+    page.get_by_role("button", name="查詢").click()
+    expect(page.get_by_role("heading", name="問題是否已解決？")).to_be_visible()
+
+
 def reach_sent_without_session(page: Page) -> None:
     page.context.clear_cookies()
     page.goto("/complaint/sent")
@@ -254,6 +313,12 @@ FORM_STATES = [
     State("follow-up-empty", url="/follow-up"),
     State("follow-up-errors", reach=reach_follow_up_errors),
     State("follow-up-sent", reach=reach_follow_up_sent),
+    State("case-page", reach=reach_case_page),
+    State("case-errors", reach=reach_case_errors),
+    State("case-confirm", reach=reach_case_confirm),
+    State("status-empty", url="/status"),
+    State("status-errors", reach=reach_status_errors),
+    State("status-resolved", reach=reach_status_resolved),
     State("error-404", url="/no-such-page/"),
     State("error-405", url="/complaint/send"),  # a GET where only POST is right
     *(State(f"error-{code}", url=f"/_test/error/{code}") for code in ERROR_CODES if code != 405),
@@ -456,6 +521,46 @@ def test_every_control_is_reachable_by_tab_with_a_visible_focus_ring(new_page):
     expect(page.locator("#name")).to_have_value(VALID_COMPLAINT["name"])
 
 
+def tab_to(page: Page, selector: str, most: int = 60) -> None:
+    """Press Tab until `selector` has the focus, each stop with a visible focus ring."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        assert focused["ring"], f"no visible focus ring on {focused['what']}"
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} is not reached by Tab")
+
+
+def test_the_case_page_and_the_status_page_work_by_keyboard_without_javascript(new_page):
+    page = new_page(viewport=PHONES["390"], javascript=False)
+    reference = reach_case_page(page)
+    code_page = page.url
+    tab_to(page, "input[name=action]")
+    page.keyboard.press("ArrowDown")  # from 受理 to 回覆投訴人
+    expect(page.locator("#action-1")).to_be_checked()
+    tab_to(page, "#message")
+    page.keyboard.type("維修公司明早到場。")
+    tab_to(page, "button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("確認：回覆投訴人")
+    tab_to(page, "button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#done-notice")).to_contain_text("已記錄：回覆")
+    assert page.url.startswith(code_page.split("&")[0])
+
+    page.goto("/complaint/sent")
+    code = page.locator("#access-code").inner_text().strip()
+    page.goto("/status")
+    tab_to(page, "#reference")
+    page.keyboard.type(reference)
+    tab_to(page, "#access_code")
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_have_text("已回覆")
+    expect(page.get_by_role("main")).to_contain_text("維修公司明早到場。")
+
+
 LABELLING = """() => {
   const problems = [];
   const controls = document.querySelectorAll(
@@ -541,12 +646,15 @@ def test_every_page_is_valid_html(app, client, built_site, tmp_path):
     served["change-answers"] = client.get("/complaint?change=1")
     reference = re.search(r'id="reference">([^<]+)<', served["complaint-sent"].get_data(
         as_text=True)).group(1)
+    code = re.search(r'id="access-code">([^<]+)<', served["complaint-sent"].get_data(
+        as_text=True)).group(1)
     served["follow-up-empty"] = client.get("/follow-up")
     served["follow-up-errors"] = client.post("/follow-up", data=hidden_fields(client, "/follow-up"))
     assert client.post("/follow-up", data={
         **hidden_fields(client, "/follow-up"), "reference": reference, "reason": "no_reply",
-        "details": "到期仍未收到回覆。"}).status_code == 303
+        "details": "到期仍未收到回覆。", "access_code": code}).status_code == 303
     served["follow-up-sent"] = client.get("/follow-up/sent")
+    served.update(case_and_status_pages(app, client, reference, code))
     served["error-404"] = client.get("/no-such-page/")
     served["error-405"] = client.get("/complaint/send")
     for code in ERROR_CODES:
@@ -567,6 +675,39 @@ def test_every_page_is_valid_html(app, client, built_site, tmp_path):
 
     errors = vnu_errors(pages)
     assert not errors, "\n".join(errors)
+
+
+def case_and_status_pages(app, client, reference: str, code: str) -> dict:
+    """The office's and the resident's pages of one case, as the server sends them."""
+    import loop_helpers as loop
+
+    add_test_routes(app)
+    path = client.get(f"/_test/case-link/{reference}").headers["Location"]
+    served = {"case-page": client.get(path),
+              "case-errors": loop.ask(client, path, "reply", ""),
+              "case-confirm": loop.ask(client, path, "resolve", "已更換門鎖。\n每週檢查。")}
+    assert loop.act(client, path, "resolve", "已更換門鎖。").status_code == 303
+    served["case-resolved"] = client.get(path)
+    served["case-refused"] = client.post("/case", data={  # from a page left open: resolved now
+        "csrf_token": loop.csrf(served["case-page"].get_data(as_text=True)),
+        "token": loop.token_of(path), "action": "acknowledge"})
+    served["case-cross-site"] = client.post("/case/confirm", data={"token": loop.token_of(path)})
+    served["status-empty"] = client.get("/status")
+    served["status-errors"] = client.post("/status", data={"csrf_token": loop.csrf(
+        served["status-empty"].get_data(as_text=True))})
+    served["status-resolved"] = loop.look_up(client, reference, code)
+    grant = loop.form_fields(served["status-resolved"].get_data(as_text=True),
+                             "/status/answer")["token"]
+    served["status-answer"] = client.get(f"/status/answer?token={grant}&answer=yes")
+    served["status-review"] = client.get(f"/status/answer?token={grant}&answer=no")
+    app.config["OFFICE_PASSWORD"] = "office"
+    served["case-login"] = client.get(path)
+    app.config["OFFICE_PASSWORD"] = ""
+    expected = {"case-page": 200, "case-errors": 422, "case-confirm": 200, "case-refused": 409,
+                "case-cross-site": 400, "status-errors": 422, "status-resolved": 200,
+                "status-answer": 200, "status-review": 200, "case-login": 200}
+    assert {name: served[name].status_code for name in expected} == expected
+    return served
 
 
 # --- phones -----------------------------------------------------------------------------------

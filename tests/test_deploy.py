@@ -285,6 +285,7 @@ def gunicorn_app(tmp_path_factory, built_site, mail_server, redis_server):
         "FORMSERVER_MAILDIR": str(tmp / "maildir"),
         "FORMSERVER_STATS_DB": str(tmp / "stats.sqlite"),
         "FORMSERVER_DRAFT_DIR": str(tmp / "drafts"),
+        "FORMSERVER_CASE_DB": str(tmp / "cases.sqlite"),
         "FORMSERVER_SERVE_SITE": "false",
         "FORMSERVER_DELIVER_IN_PROCESS": "true",
         "FORMSERVER_DELIVERY_INTERVAL": "1",
@@ -459,8 +460,8 @@ def follow_to_confirmation(port: int, response: Response, cookie: str, steps: in
     raise AssertionError(f"no confirmation page after {steps} steps")
 
 
-@needs_nginx
-def test_a_complaint_through_nginx_reaches_the_office(stack):
+def complain_through_nginx(stack):
+    """A complaint with a photo through nginx; (its confirmation page, the office's email)."""
     form = fetch(stack.port, "/complaint")
     assert form.status == 200
     assert form.headers["Server"] == "nginx"
@@ -488,8 +489,34 @@ def test_a_complaint_through_nginx_reaches_the_office(stack):
             time.sleep(0.2)
     assert office is not None, (f"no email with {reference} after 15 s:\n"
                                 f"{stack.gunicorn.output()}")
+    return sent, office
+
+
+@needs_nginx
+def test_a_complaint_through_nginx_reaches_the_office(stack):
+    _, office = complain_through_nginx(stack)
     names = [part.get_filename() for part in office.iter_attachments()]
     assert "evidence-1.jpg" in names, names
+
+
+@needs_nginx
+def test_the_case_and_status_pages_pass_through_nginx_without_a_referrer(stack):
+    sent, office = complain_through_nginx(stack)
+    case = urllib.parse.urlsplit(str(office["X-Complaint-Case-URL"]).strip())
+    pages = {"case": fetch(stack.port, f"{case.path}?{case.query}"),
+             "status": fetch(stack.port, "/status"),
+             "wrong link": fetch(stack.port, "/case?token=wrong")}
+    assert [r.status for r in pages.values()] == [200, 200, 404]
+    for name, response in pages.items():
+        assert response.headers.get_all("Referrer-Policy") == ["no-referrer"], name
+        assert response.headers["X-Robots-Tag"].startswith("noindex"), name
+        assert response.headers.get_all("Content-Security-Policy") == [
+            SECURITY_HEADERS["Content-Security-Policy"]], name
+    assert re.search(r'id="reference">([^<]+)<', sent.text).group(1) in pages["case"].text
+    token = case.query.split("=", 1)[1]
+    access_log = (stack.tmp / "access.log").read_text("utf-8")
+    assert "GET /case " in access_log  # logged, without the token in its query string
+    assert token not in access_log and token not in stack.gunicorn.output()
 
 
 @needs_nginx

@@ -315,12 +315,20 @@ def test_a_draft_that_fills_the_disk_leaves_no_orphaned_evidence(tmp_path, smtp_
 
 # --- a statistics database that is broken -----------------------------------------------------
 
-def follow_up(client, reference: str):
+def follow_up(client, reference: str, code: str):
     from helpers import hidden_fields
 
-    return client.post("/follow-up", data={"reference": reference, "reason": "no_reply",
-                                           "details": "仍未有回覆。",
+    return client.post("/follow-up", data={"reference": reference, "access_code": code,
+                                           "reason": "no_reply", "details": "仍未有回覆。",
                                            **hidden_fields(client, "/follow-up")})
+
+
+def confirmed_with_code(client, response) -> tuple[str, str]:
+    """The reference and the access code the confirmation page shows (once)."""
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    page = client.get("/complaint/sent").get_data(as_text=True)
+    return (re.search(r'id="reference"[^>]*>\s*([^<\s]+)\s*<', page).group(1),
+            re.search(r'id="access-code">([^<]+)<', page).group(1))
 
 
 def test_a_statistics_database_that_cannot_be_read_gives_503_before_anything_is_sent(
@@ -329,8 +337,8 @@ def test_a_statistics_database_that_cannot_be_read_gives_503_before_anything_is_
     broken.write_bytes(b"not a database, " * 512)
     app = make_app(tmp_path, smtp_server, built_site, STATS_DB=str(broken))
     client = app.test_client()
-    reference = confirmed_reference(client, submit(client, email=""))  # the complaint goes
-    response = follow_up(client, reference)
+    reference, code = confirmed_with_code(client, submit(client, email=""))  # the complaint goes
+    response = follow_up(client, reference, code)
     assert response.status_code == 503, response.get_data(as_text=True)[:2000]
     assert "暫時未能接收" in response.get_data(as_text=True)
     assert waiting(app) == [reference]  # no follow-up spooled
@@ -340,12 +348,12 @@ def test_a_follow_up_spooled_when_its_count_cannot_be_written_is_still_confirmed
         app, client, smtp_server, caplog):
     import sqlite3
 
-    reference = confirmed_reference(client, submit(client, email=""))
+    reference, code = confirmed_with_code(client, submit(client, email=""))
     db = sqlite3.connect(app.config["STATS_DB"])  # counts can be read, not written
     db.executescript("DROP TABLE follow_ups; CREATE VIEW follow_ups (key, day) AS "
                      "SELECT key, day FROM references_seen WHERE 0;")
     db.close()
-    response = follow_up(client, reference)
+    response = follow_up(client, reference, code)
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     assert len([name for name in waiting(app) if ".follow-up-" in name]) == 1
     assert "could not count follow-up 1" in caplog.text

@@ -391,6 +391,7 @@ def test_without_smtp_host_mail_lands_in_the_maildir(tmp_path, built_site):
                       "MAILDIR": str(tmp_path / "maildir"), "SITE_DIR": str(built_site),
                       "STATS_DB": str(tmp_path / "stats.sqlite"),
                       "DRAFT_DIR": str(tmp_path / "drafts"),
+                      "CASE_DB": str(tmp_path / "cases.sqlite"),
                       "DELIVER_IN_PROCESS": False, "MIN_FILL_SECONDS": 0})
     assert submit(app.test_client()).status_code == 303
     delivery.deliver_once(app.config)

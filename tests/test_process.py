@@ -15,12 +15,17 @@ from formserver.config import ConfigError
 
 
 def sent_reference(client, response) -> str:
+    """The reference on the confirmation page, which is shown once; its access code is kept
+    on the client for the follow-ups."""
     page = client.get(response.headers["Location"]).get_data(as_text=True)
+    client.access_code = re.search(r'id="access-code">([^<]+)<', page).group(1)
     return re.search(r'id="reference">([^<]+)<', page).group(1)
 
 
 def follow_up(client, **changes):
+    """A follow-up with the access code of the complaint this client sent last."""
     data = {"reason": "no_reply", "details": "兩個工作日過去仍未有回覆。",
+            "access_code": getattr(client, "access_code", ""),
             **hidden_fields(client, "/follow-up"), **changes}
     return client.post("/follow-up", data=data)
 
@@ -133,9 +138,9 @@ def test_follow_ups_are_limited_so_nobody_can_be_flooded(app, client, smtp_serve
 
 
 def test_a_follow_up_needs_a_real_reference(client, smtp_server):
-    response = follow_up(client, reference="20261127-ABC-DEF")
+    response = follow_up(client, reference="20261127-ABC-DEF", access_code="ABCD-EFGH")
     assert response.status_code == 422
-    assert "找不到這個投訴編號" in response.get_data(as_text=True)
+    assert "找不到這個投訴" in response.get_data(as_text=True)
     response = follow_up(client, reference="not a reference", details="")
     html = response.get_data(as_text=True)
     assert "投訴編號的格式應該像" in html and "請寫出仍未解決的問題" in html

@@ -92,7 +92,9 @@ def test_ten_clicks_on_send_at_once_spool_one_complaint_and_all_see_the_confirma
 def test_twelve_follow_ups_at_once_get_exactly_the_days_limit(server, tmp_path):
     browser, fields = reviewed(server.port)
     assert browser.post("/complaint/send", fields)[0] == 303
-    reference = REFERENCE.search(browser.request("GET", "/complaint/sent")[2]).group(1)
+    confirmation = browser.request("GET", "/complaint/sent")[2]
+    reference = REFERENCE.search(confirmation).group(1)
+    code = re.search(r'id="access-code">([^<]+)<', confirmation).group(1)
     residents = []
     for _ in range(12):
         resident = Browser(server.port)
@@ -102,7 +104,8 @@ def test_twelve_follow_ups_at_once_get_exactly_the_days_limit(server, tmp_path):
 
     def follow_up(number, barrier):
         resident, hidden = residents[number]
-        return resident.post("/follow-up", {"reference": reference, "reason": "no_reply",
+        return resident.post("/follow-up", {"reference": reference, "access_code": code,
+                                            "reason": "no_reply",
                                             "details": f"第{number}次：仍未有回覆。",
                                             **hidden}, hold=barrier)[0]
 

@@ -33,7 +33,7 @@ from ..messages import attachment_names
 from ..privacy.complaint import deidentify
 from ..site import page
 from ..spam import form_start, looks_automated, started_token
-from ..vocabulary import LIMITS, new_reference
+from ..vocabulary import LIMITS, new_access_code, new_reference
 from ..workdays import local_now, next_working_day
 
 log = logging.getLogger(__name__)
@@ -206,8 +206,10 @@ def send(draft: drafts.Draft) -> dict:
     """Spool the complaint (503 when it cannot be), then keep only what the confirmation
     page shows; return that page's summary."""
     complaint = complaint_from(draft)
+    access_code = new_access_code()
     try:
-        acknowledged = submission.submit(complaint, resident_email=draft.answers.get("email") or "")
+        acknowledged = submission.submit(complaint, resident_email=draft.answers.get("email") or "",
+                                         access_code=access_code)
     except submission.NotSaved:
         abort(503)
     summary = {
@@ -218,6 +220,7 @@ def send(draft: drafts.Draft) -> dict:
         "anonymized": complaint.anonymized,
         "has_media": complaint.has_media,
         "acknowledged": acknowledged,
+        "access_code": access_code,
     }
     try:
         drafts.mark_sent(drafts_dir(), draft.id, session["draft_key"], summary,
@@ -238,7 +241,8 @@ def decoy_receipt() -> dict:
     now = local_now(current_app.config["REGION"])
     return {"reference": new_reference(now), "category": "其他", "recipient": "物業管理處",
             "reply_due": next_working_day(now.date(), current_app.config["REGION"]).isoformat(),
-            "anonymized": False, "has_media": False, "acknowledged": False}
+            "anonymized": False, "has_media": False, "acknowledged": False,
+            "access_code": new_access_code()}
 
 
 def complaint_from(draft: drafts.Draft) -> Complaint:

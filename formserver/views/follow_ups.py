@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from .. import delivery, spool, stats
+from .. import access, cases, delivery, handling, spool, stats
 from ..forms import FollowUpForm
 from ..messages import build_follow_up
 from ..sanitize import one_line
@@ -53,41 +53,42 @@ def follow_up():
     if not form.validate():
         return follow_up_page(form, 422)
     reference = form.reference.data.upper()
-    db, secret = Path(config["STATS_DB"]), config["SECRET_KEY"]
     now = local_now(config["REGION"])
-    try:
-        known = stats.reference_exists(db, reference, secret)
-    except (sqlite3.Error, OSError) as error:  # nothing sent yet: say so, never a 500
-        log.error("could not look up a follow-up's reference: %s", type(error).__name__)
+    try:  # only the resident, with the access code, may follow up in their name
+        prepared = handling.prepare_follow_up(reference, form.access_code.data, form.details.data,
+                                              now, config)
+    except cases.StoreUnavailable:  # nothing sent yet: say so, never a 500
         abort(503)
-    if not known:
-        form.reference.errors = ["找不到這個投訴編號。請檢查是否與確認頁或確認電郵上的編號相同；"
-                                 "如有疑問，請致電管理處。"]
+    if prepared is None:
+        form.access_code.data = ""
+        form.access_code.errors = [access.NO_SUCH_CASE]
         return follow_up_page(form, 422)
-    number = count_and_spool(form, reference, now)
+    number = count_and_spool(form, prepared, now)
     if number is None:
         form.reference.errors = ["這個投訴已經提交了足夠的跟進，管理處和業主委員會已經收到。"
                                  "如仍未得到處理，請直接致電，或向政府部門反映（見下文）。"]
         return follow_up_page(form, 422)
+    handling.reopen(prepared, number, form.reason.data, now, config)  # logs a broken store
     log.info("accepted follow-up %d of %s", number, reference)
     delivery.wake(current_app)
     session["followed_up"] = {"reference": reference, "number": number}
     return redirect(url_for(".follow_up_sent"), 303)
 
 
-def count_and_spool(form: FollowUpForm, reference: str, now) -> int | None:
+def count_and_spool(form: FollowUpForm, prepared, now) -> int | None:
     """Spool the follow-up if its limits allow it; its number, or None when they do not.
     Counted and checked in one transaction, so concurrent follow-ups cannot all pass; a
     statistics database that fails before the spool gives 503 (nothing sent), after it only
     loses the count."""
     config = current_app.config
+    reference = prepared.case.reference
     number = spooled = None
     try:
         with stats.follow_up_slot(Path(config["STATS_DB"]), reference, config["SECRET_KEY"],
                                   now.date().isoformat(), config["FOLLOW_UPS_PER_DAY"],
                                   config["FOLLOW_UPS_TOTAL"]) as number:
             if number is not None:
-                spooled = spool_follow_up(reference, number, form, now)
+                spooled = spool_follow_up(prepared, number, form, now)
     except (sqlite3.Error, OSError) as error:
         if spooled is None:
             log.error("could not count a follow-up of %s: %s", reference, type(error).__name__)
@@ -97,12 +98,14 @@ def count_and_spool(form: FollowUpForm, reference: str, now) -> int | None:
     return number
 
 
-def spool_follow_up(reference: str, number: int, form: FollowUpForm, now) -> str:
+def spool_follow_up(prepared, number: int, form: FollowUpForm, now) -> str:
     """Put the follow-up on disk for delivery (503 when it cannot be); its spool name."""
     config = current_app.config
+    reference = prepared.case.reference
     reason = FOLLOW_UP_REASONS[form.reason.data]
     name = f"{reference}.follow-up-{number}-{secrets.token_hex(3)}"
-    message = build_follow_up(reference, number, reason, form.details.data, now, name, config)
+    message = build_follow_up(reference, number, reason, prepared.details, now, name, config,
+                              anonymized=prepared.case.anonymized, case_url=prepared.link.url)
     try:
         spool.spool_message(Path(config["SPOOL_DIR"]), name, message.as_bytes())
     except OSError as error:
