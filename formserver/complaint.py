@@ -38,11 +38,6 @@ class Complaint:
     def recipient_label(self) -> str:
         return RECIPIENTS[self.recipient]
 
-    @property
-    def has_media(self) -> bool:
-        """Video or audio: metadata the server cannot strip."""
-        return any(item.family in ("video", "audio") for item in self.evidence)
-
 
 def to_record(complaint: Complaint) -> dict:
     """The complaint as JSON-ready data, files reduced to what describes them."""

@@ -128,16 +128,10 @@ def test_without_anonymize_details_arrive_intact_and_only_gps_is_gone(app, clien
         assert ImageOps.exif_transpose(image).size == (20, 40)
 
 
-def test_video_and_audio_carry_a_warning_before_and_after_sending(client, tmp_path):
-    from crafted import clip
-
+def test_the_form_says_what_happens_to_the_metadata_of_files(client):
     form = client.get("/complaint").get_data(as_text=True)
-    assert "影片和錄音內的資料" in form and "無法清除" in form
-    mp4 = clip(tmp_path, "mp4").read_bytes()  # a real clip: a fake one is refused
-    response = submit(client, anonymize="y", files=[upload(mp4, "clip.mp4", "video/mp4")])
-    assert response.status_code == 303
-    sent = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "伺服器無法清除" in sent
+    assert "拍攝地點會被清除" in form and "所有附帶資料" in form
+    assert "無法清除" not in form  # since video and audio are cleaned too
 
 
 def test_logs_hold_no_personal_data(app, client, smtp_server, runner, caplog):

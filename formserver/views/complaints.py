@@ -218,7 +218,6 @@ def send(draft: drafts.Draft) -> dict:
         "recipient": complaint.recipient_label,
         "reply_due": complaint.reply_due.isoformat(),
         "anonymized": complaint.anonymized,
-        "has_media": complaint.has_media,
         "acknowledged": acknowledged,
         "access_code": access_code,
     }
@@ -241,7 +240,7 @@ def decoy_receipt() -> dict:
     now = local_now(current_app.config["REGION"])
     return {"reference": new_reference(now), "category": "其他", "recipient": "物業管理處",
             "reply_due": next_working_day(now.date(), current_app.config["REGION"]).isoformat(),
-            "anonymized": False, "has_media": False, "acknowledged": False,
+            "anonymized": False, "acknowledged": False,
             "access_code": new_access_code()}
 
 
