@@ -31,15 +31,19 @@ def create_app(test_config: dict | None = None) -> Flask:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     csrf.init_app(app)
 
-    from . import cli, errors, ratelimit, security, site
+    from . import cli, editions, errors, ratelimit, security, site
     from .views import cases, complaints, follow_ups, status
 
     security.init_app(app)
+    editions.init_app(app)
     site.init_app(app)
     errors.init_app(app)
-    app.register_blueprint(complaints.bp)
-    app.register_blueprint(follow_ups.bp)
-    app.register_blueprint(status.bp)
+    # The resident's flows in both scripts: /complaint and /zh-hans/complaint, and so on.
+    # The office's case pages stay in the estate's script.
+    for blueprint in (complaints.bp, follow_ups.bp, status.bp):
+        app.register_blueprint(blueprint)
+        app.register_blueprint(blueprint, url_prefix=editions.SIMPLIFIED_PREFIX,
+                               name=f"{blueprint.name}_hans")
     app.register_blueprint(cases.bp)
     ratelimit.init_app(app)
     cli.init_app(app)

@@ -18,6 +18,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from . import cases
 from .crypto import keyed_hash
+from .editions import prefix_of
 from .vocabulary import normal_access_code
 
 LINK_BYTES = 24  # 192 bits
@@ -43,8 +44,9 @@ def case_url(token: str, config) -> str:
     return f"{base_url(config)}/case?token={token}"
 
 
-def status_url(config) -> str:
-    return f"{base_url(config)}/status"
+def status_url(config, edition: str = "hant") -> str:
+    """The resident's status page, in the script they wrote in."""
+    return f"{base_url(config)}{prefix_of(edition)}/status"
 
 
 def link_hash(token: str, secret: str) -> str:

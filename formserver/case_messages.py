@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from .cases import Case, Event
+from .editions import for_edition
 from .messages import address, mail_address, message_id, render, routed
 
 
@@ -38,9 +39,10 @@ def to_resident(case: Case, event: Event, to: str, subject: str, template: str, 
                 **context) -> EmailMessage:
     """From MAIL_FROM to the resident, under their receipt; no Reply-To (the office's own
     addresses stay out of it)."""
-    msg, staging_note = new_message(subject, event.at, config, [mail_address(to)])
+    msg, staging_note = new_message(for_edition(subject, case.edition), event.at, config,
+                                    [mail_address(to)])
     threaded(msg, case.reference, f"{event.kind}-{event.id}", "ack", config)
-    msg.set_content(staging_note + render(template, case=case, event=event,
+    msg.set_content(staging_note + render(template, case.edition, case=case, event=event,
                                           site=config["SITE"], **context))
     return msg
 

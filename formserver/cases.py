@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS cases (
     cycle INTEGER NOT NULL,         -- 0, then one more for each reopening
     version INTEGER NOT NULL,
     last_activity TEXT NOT NULL,
-    closed_at TEXT
+    closed_at TEXT,
+    edition TEXT NOT NULL DEFAULT 'hant'  -- the script the resident wrote in: hant or hans
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -100,6 +101,7 @@ class Case:
     last_activity: datetime
     closed_at: datetime | None
     events: tuple[Event, ...]
+    edition: str = "hant"  # the resident's script, for what is relayed to them
 
     @property
     def status_label(self) -> str:
@@ -167,11 +169,19 @@ def connect(path: Path) -> sqlite3.Connection:
         with closing(sqlite3.connect(path, timeout=10, isolation_level=None)) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            add_missing_columns(db)
         path.chmod(0o600)
         _ready.add(path)
     db = sqlite3.connect(path, timeout=10, isolation_level=None)
     db.execute("PRAGMA synchronous=NORMAL")
     return db
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """A store made before a column was added gets it (with its default)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(cases)")}
+    if "edition" not in have:
+        db.execute("ALTER TABLE cases ADD COLUMN edition TEXT NOT NULL DEFAULT 'hant'")
 
 
 @contextmanager
@@ -205,17 +215,18 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def open_case(db, *, reference: str, category: str, recipient: str, subject: str,
               anonymized: bool, access_hash: str, email_sealed: str | None,
-              submitted_at: datetime, due: date) -> None:
+              submitted_at: datetime, due: date, edition: str = "hant") -> None:
     """A new case, status 已提交. Call inside a transaction (with its first link)."""
     at = submitted_at.isoformat()
-    db.execute("INSERT INTO cases VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, 0, 0, ?, NULL)",
+    db.execute("INSERT INTO cases VALUES "
+               "(?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, 0, 0, ?, NULL, ?)",
                (reference, category, recipient, subject, int(anonymized), access_hash,
-                email_sealed, at, due.isoformat(), at))
+                email_sealed, at, due.isoformat(), at, edition))
     note(db, reference, "submitted", submitted_at, 0)
 
 
 COLUMNS = ("reference, category, recipient, subject, anonymized, status, email_sealed IS NOT NULL, "
-           "submitted_at, due, cycle, version, last_activity, closed_at")
+           "submitted_at, due, cycle, version, last_activity, closed_at, edition")
 
 
 def case_from(db, row) -> Case:
@@ -226,7 +237,7 @@ def case_from(db, row) -> Case:
     return Case(row[0], row[1], row[2], row[3], bool(row[4]), row[5], bool(row[6]),
                 datetime.fromisoformat(row[7]), date.fromisoformat(row[8]), row[9], row[10],
                 datetime.fromisoformat(row[11]),
-                datetime.fromisoformat(row[12]) if row[12] else None, events)
+                datetime.fromisoformat(row[12]) if row[12] else None, events, row[13])
 
 
 def load(db, reference: str) -> Case | None:

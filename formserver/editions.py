@@ -3,10 +3,11 @@ and Simplified under /zh-hans/.
 
 The Simplified pages are the Traditional templates converted once, when Jinja loads them, by the
 build's own converter (build.py's public to_simplified: the phrase table in regions/, then
-OpenCC's hk2s), so the site and the form use the same words. The words that come from Python
-(labels, messages, page titles) are converted where they are used, with `simplified()`. What a
-resident typed, and what the office wrote, are data: they are never converted.
-The office's own email stays in the estate's script (Traditional)."""
+OpenCC's hk2s), so the site and the form use the same words. Words that come from Python
+(labels, messages, page titles) are converted where they are shown: the `ui` filter in
+templates, `for_edition()` in code. What a resident typed, and what the office wrote, are data:
+they are never converted. The office's own pages and emails stay in the estate's script
+(Traditional)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,28 @@ import sys
 from functools import cache, lru_cache
 from pathlib import Path
 
-from flask import has_request_context, request
+from flask import Flask, current_app, has_request_context, render_template, request
 from jinja2 import BaseLoader, Environment
 
-from .site import edition_of
-
 BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "build.py"
+EDITIONS = {"hant": {"lang": "zh-Hant", "prefix": ""},
+            "hans": {"lang": "zh-Hans", "prefix": "/zh-hans"}}
+SIMPLIFIED_PREFIX = EDITIONS["hans"]["prefix"]
+
+
+def edition_of(path: str) -> str:
+    """"hans" for the Simplified pages under /zh-hans/, "hant" for the rest."""
+    return "hans" if path == SIMPLIFIED_PREFIX or path.startswith(SIMPLIFIED_PREFIX + "/") \
+        else "hant"
+
+
+def current_edition() -> str:
+    """The edition of the page being answered; Traditional outside a request."""
+    return edition_of(request.path) if has_request_context() else "hant"
+
+
+def prefix_of(edition: str) -> str:
+    return EDITIONS.get(edition, EDITIONS["hant"])["prefix"]
 
 
 @cache
@@ -40,8 +57,23 @@ def simplified(text: str) -> str:
     return _build_module().to_simplified(text) if text else text
 
 
-def for_edition(text: str, edition: str) -> str:
-    return simplified(text) if edition == "hans" else text
+def for_edition(text: str, edition: str | None = None) -> str:
+    """Text written in the code (never a resident's) in the script of the edition (by default
+    the page's)."""
+    edition = edition or current_edition()
+    return simplified(text) if edition == "hans" and isinstance(text, str) else text
+
+
+def simplified_data(value):
+    """Facts written in Traditional (site.toml, the region preset): every text in them, in
+    dictionaries and lists, converted."""
+    if isinstance(value, str):
+        return simplified(value)
+    if isinstance(value, dict):
+        return {key: simplified_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [simplified_data(item) for item in value]
+    return value
 
 
 class SimplifiedLoader(BaseLoader):
@@ -59,10 +91,22 @@ class SimplifiedLoader(BaseLoader):
 
 
 def simplified_environment(environment: Environment) -> Environment:
-    """A linked environment (same filters, globals and settings) whose templates are converted."""
-    return environment.overlay(loader=SimplifiedLoader(environment.loader))
+    """A linked environment (same globals and settings) whose templates are converted and whose
+    `ui` filter converts what the code gives it."""
+    overlay = environment.overlay(loader=SimplifiedLoader(environment.loader))
+    overlay.filters = {**environment.filters, "ui": simplified}
+    return overlay
 
 
-def current_edition() -> str:
-    """The edition of the page being answered; Traditional outside a request."""
-    return edition_of(request.path) if has_request_context() else "hant"
+def render_page(name: str, **context) -> str:
+    """render_template in the edition of the page being answered."""
+    if current_edition() != "hans":
+        return render_template(name, **context)
+    app = current_app._get_current_object()
+    app.update_template_context(context)
+    return app.extensions["simplified_templates"].get_template(name).render(context)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["ui"] = lambda text: text  # Traditional: as the code wrote it
+    app.extensions["simplified_templates"] = simplified_environment(app.jinja_env)

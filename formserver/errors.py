@@ -7,9 +7,10 @@ import logging
 import math
 import time
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from .editions import render_page
 from .logtext import printable, where
 from .site import page
 
@@ -35,7 +36,7 @@ MESSAGES = {  # status -> (title, what happened, what to do next)
 
 def error_page(status: int, extra: str = ""):
     title, what, next_step = MESSAGES.get(status, MESSAGES[500])
-    html = render_template("error.html", status=status, what=what, next_step=next_step,
+    html = render_page("error.html", status=status, what=what, next_step=next_step,
                            extra=extra, page=page(title))
     return html, status
 

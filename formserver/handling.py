@@ -48,7 +48,7 @@ def case_subject(complaint: Complaint, region: str) -> str:
 
 
 def open_case(complaint: Complaint, *, access_code: str, resident_email: str,
-              link: access.Link, config) -> bool:
+              link: access.Link, config, edition: str = "hant") -> bool:
     """After the complaint is spooled: its case, with the link the office's email carries.
     A broken store is logged (without personal data) and tolerated: the complaint is safe."""
     secret = config["SECRET_KEY"]
@@ -61,7 +61,8 @@ def open_case(complaint: Complaint, *, access_code: str, resident_email: str,
                             access_hash=access.access_hash(complaint.reference, access_code,
                                                            secret),
                             email_sealed=seal(resident_email, secret) if resident_email else None,
-                            submitted_at=complaint.submitted_at, due=complaint.reply_due)
+                            submitted_at=complaint.submitted_at, due=complaint.reply_due,
+                            edition=edition)
             cases.add_link(db, complaint.reference, link.hash, link.expires_at)
     except cases.StoreUnavailable as error:
         log.error("could not open the case of %s: %s", complaint.reference, error)
@@ -79,9 +80,9 @@ def resident_email(db, case: cases.Case, config) -> str | None:
     return email
 
 
-def answer_urls(reference: str, config) -> dict[str, str]:
+def answer_urls(reference: str, config, edition: str = "hant") -> dict[str, str]:
     token = access.grant(reference, config["SECRET_KEY"])
-    base = f"{access.base_url(config)}/status/answer?token={token}&answer="
+    base = f"{access.status_url(config, edition)}/answer?token={token}&answer="
     return {"yes": base + "yes", "no": base + "no"}
 
 
@@ -97,11 +98,12 @@ def act(case: cases.Case, action: str, message: str, handled_by: str, now: datet
         to = resident_email(db, case, config) if action in ("reply", "resolve") else None
         if to and action == "reply":
             spool_to(config, f"{case.reference}.reply-{event.id}",
-                     build_relay(case, event, to, access.status_url(config), config))
+                     build_relay(case, event, to, access.status_url(config, case.edition), config))
         elif to:
+            urls = answer_urls(case.reference, config, case.edition)
             spool_to(config, f"{case.reference}.resolved-{event.id}",
-                     build_satisfaction(case, event, to, answer_urls(case.reference, config),
-                                        access.status_url(config), config))
+                     build_satisfaction(case, event, to, urls,
+                                        access.status_url(config, case.edition), config))
     log.info("case %s: %s", case.reference, ACTION_EVENTS[action])
     return event
 

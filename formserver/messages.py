@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .access import status_url
 from .complaint import Complaint
+from .editions import for_edition, simplified_data, simplified_environment
 from .guidance import reminder
 from .sanitize import one_line
 from .workdays import next_working_day
@@ -29,13 +30,20 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 @cache
-def templates() -> Environment:
-    """The email templates, escaped in HTML and left as they are in text (as Flask does)."""
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+def templates(edition: str = "hant") -> Environment:
+    """The email templates, escaped in HTML and left as they are in text (as Flask does); in
+    Simplified for a resident who wrote in the Simplified edition."""
+    traditional = Environment(loader=FileSystemLoader(TEMPLATES),
+                              autoescape=select_autoescape(["html"]))
+    traditional.filters["ui"] = lambda text: text
+    return simplified_environment(traditional) if edition == "hans" else traditional
 
 
-def render(name: str, **context) -> str:
-    return templates().get_template(name).render(**context)
+def render(name: str, edition: str = "hant", **context) -> str:
+    """A message's text; to a resident in their edition's script (site facts included)."""
+    if edition == "hans" and "site" in context:
+        context["site"] = simplified_data(context["site"])
+    return templates(edition).get_template(name).render(**context)
 
 
 def header_text(value: str) -> str:
@@ -197,22 +205,23 @@ def build_message(complaint: Complaint, config, case_url: str = "") -> Outgoing:
 
 
 def build_acknowledgement(complaint: Complaint, to: str, config,
-                          access_code: str = "") -> EmailMessage:
+                          access_code: str = "", edition: str = "hant") -> EmailMessage:
     """A fixed receipt to the resident, with the access code for the status page. It never
     echoes their free text, so the form cannot be used to send anyone's words to any address.
     An address with a non-ASCII local part goes raw in UTF-8 (RFC 6532), for a server that
     offers SMTPUTF8."""
     to = mail_address(to)
     msg = EmailMessage(policy=policy.SMTP if to.isascii() else policy.SMTPUTF8)
-    msg["Subject"] = f"已收到您的投訴（編號 {complaint.reference}）"
+    msg["Subject"] = for_edition(f"已收到您的投訴（編號 {complaint.reference}）", edition)
     msg["From"] = config["MAIL_FROM"]
     staging_note = address(msg, [to], [], config)
     msg["Date"] = format_datetime(complaint.submitted_at)
     msg["Message-ID"] = message_id(complaint.reference, config["MAIL_FROM"], "ack")
     msg["Auto-Submitted"] = "auto-replied"
-    msg.set_content(staging_note + render("email/acknowledgement.txt", complaint=complaint,
-                                          site=config["SITE"], access_code=access_code,
-                                          status_url=status_url(config)))
+    msg.set_content(staging_note + render("email/acknowledgement.txt", edition,
+                                          complaint=complaint, site=config["SITE"],
+                                          access_code=access_code,
+                                          status_url=status_url(config, edition)))
     return msg
 
 

@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
                     "and forgets on restart; set it to redis://127.0.0.1:6379 (README.md)")
     limiter = Limiter(get_remote_address, app=app)
     app.extensions["formserver_limiter"] = limiter
-    for endpoint in ("complaints.complaint_form", "follow_ups.follow_up"):
+    for endpoint in in_both_scripts("complaints.complaint_form", "follow_ups.follow_up"):
         view = app.view_functions[endpoint]
         app.view_functions[endpoint] = limiter.limit(
             lambda: current_app.config["SUBMISSION_RATE_LIMIT"], methods=["POST"],
@@ -37,14 +37,22 @@ def init_app(app: Flask) -> None:
     # The case's pages: lookups with a code or grant, and every request behind a case link,
     # each counted together per client.
     for endpoints, key, methods in (
-            (("status.status",), "STATUS_RATE_LIMIT", ["POST"]),
-            (("status.answer", "status.follow_up", "status.answered"), "STATUS_RATE_LIMIT", None),
+            (in_both_scripts("status.status"), "STATUS_RATE_LIMIT", ["POST"]),
+            (in_both_scripts("status.answer", "status.follow_up", "status.answered"),
+             "STATUS_RATE_LIMIT", None),
             (("cases.case_page", "cases.case_action", "cases.case_confirm", "cases.office_login"),
              "CASE_RATE_LIMIT", None)):
         shared = limiter.shared_limit(lambda key=key: current_app.config[key], scope=key,
                                       methods=methods)
         for endpoint in endpoints:
             app.view_functions[endpoint] = shared(app.view_functions[endpoint])
+
+
+def in_both_scripts(*endpoints: str) -> tuple[str, ...]:
+    """Each endpoint and its Simplified twin (the blueprint registered again as NAME_hans)."""
+    twins = tuple(f"{blueprint}_hans.{view}" for blueprint, view in
+                  (endpoint.split(".", 1) for endpoint in endpoints))
+    return endpoints + twins
 
 
 def accepted(response) -> bool:

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 from flask import Flask, abort, redirect, request, send_from_directory
 from werkzeug.security import safe_join
 
+from .editions import EDITIONS, edition_of, for_edition, simplified_data
+
 log = logging.getLogger(__name__)
 
-EDITIONS = {"hant": {"lang": "zh-Hant", "prefix": ""},
-            "hans": {"lang": "zh-Hans", "prefix": "/zh-hans"}}
 HASHED_ASSET_AGE = 365 * 86400  # the name changes with the content: cached for ever
 
 
@@ -36,18 +36,15 @@ def read_contract(site_dir: Path) -> dict:
     return contract
 
 
-def edition_of(path: str) -> str:
-    """"hans" for the Simplified pages under /zh-hans/, "hant" for the rest."""
-    prefix = EDITIONS["hans"]["prefix"]
-    return "hans" if path == prefix or path.startswith(prefix + "/") else "hant"
-
-
 def page(title: str, description: str = "") -> SimpleNamespace:
-    return SimpleNamespace(title=title, url=request.path, meta={"description": description})
+    """The page being answered, its title and description in its edition's script."""
+    return SimpleNamespace(title=for_edition(title), url=request.path,
+                           meta={"description": for_edition(description)})
 
 
-def layout_context(contract: dict, site: dict, path: str) -> dict:
-    """What base.html needs (docs/site-contract.md, "The shared layout") for a page at path."""
+def layout_context(contract: dict, facts: dict, path: str) -> dict:
+    """What base.html needs (docs/site-contract.md, "The shared layout") for a page at path;
+    facts holds site.toml and the region, per edition."""
     edition = edition_of(path)
     prefix = contract["editions"][edition]["prefix"]
     other = "hant" if edition == "hans" else "hans"
@@ -55,8 +52,8 @@ def layout_context(contract: dict, site: dict, path: str) -> dict:
     nav = [SimpleNamespace(url=item["url"], title=item["title"], meta={})
            for item in contract["nav"][edition]]
     return {
-        "site": site,
-        "region": contract["region"],
+        "site": facts[edition]["site"],
+        "region": facts[edition]["region"],
         "nav": nav,
         "breadcrumbs": [],
         "lang": contract["editions"][edition]["lang"],
@@ -72,10 +69,13 @@ def layout_context(contract: dict, site: dict, path: str) -> dict:
 def init_app(app: Flask) -> None:
     contract = read_contract(Path(app.config["SITE_DIR"]))
     app.extensions["site_contract"] = contract
+    facts = {"hant": {"site": app.config["SITE"], "region": contract["region"]}}
+    facts["hans"] = simplified_data(facts["hant"])  # the build converts its pages whole
+    app.extensions["site_facts"] = facts
 
     @app.context_processor
     def shared_layout():
-        return layout_context(contract, app.config["SITE"], request.path)
+        return layout_context(contract, facts, request.path)
 
 
 def serve_site(app: Flask) -> None:

@@ -21,9 +21,10 @@ class NotSaved(Exception):
     """The spool could not take the submission: nothing was saved (503)."""
 
 
-def submit(complaint: Complaint, resident_email: str = "", access_code: str = "") -> bool:
+def submit(complaint: Complaint, resident_email: str = "", access_code: str = "",
+           edition: str = "hant") -> bool:
     """Spool the office's email (with its case link), open the case, then spool the resident's
-    receipt (with the access code); return whether a receipt goes.
+    receipt (with the access code, in the resident's script); return whether a receipt goes.
     Raises NotSaved when the complaint could not be put on disk."""
     config = current_app.config
     spool_dir = Path(config["SPOOL_DIR"])
@@ -39,14 +40,16 @@ def submit(complaint: Complaint, resident_email: str = "", access_code: str = ""
                                  config["SECRET_KEY"], complaint.submitted_at.date().isoformat())
     except (sqlite3.Error, OSError) as error:  # the complaint is safe; follow-ups just can't
         log.warning("could not remember %s: %s", complaint.reference, type(error).__name__)
+    # A broken store is logged: the complaint is safe in the spool.
     handling.open_case(complaint, access_code=access_code, resident_email=resident_email,
-                       link=link, config=config)  # a broken store is logged: the complaint is safe
+                       link=link, config=config, edition=edition)
     log.info("accepted %s (%s, %s, %d files, anonymized=%s)", complaint.reference,
              complaint.category, complaint.recipient, len(complaint.evidence),
              complaint.anonymized)
     acknowledged = False
     if resident_email and config["SEND_ACKNOWLEDGEMENT"] and may_acknowledge(resident_email):
-        receipt = build_acknowledgement(complaint, resident_email, config, access_code)
+        receipt = build_acknowledgement(complaint, resident_email, config, access_code,
+                                        edition=edition)
         try:
             spool.spool_message(spool_dir, f"{complaint.reference}.ack", receipt.as_bytes())
             acknowledged = True

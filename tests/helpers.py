@@ -379,17 +379,18 @@ def hidden_fields(client, path="/complaint") -> dict[str, str]:
     return hidden_inputs(client.get(path).get_data(as_text=True))
 
 
-def post_form(client, files=(), *, page="/complaint", **changes):
+def post_form(client, files=(), *, page=None, prefix="", **changes):
     """POST the complaint form with a real CSRF token, as shown on `page` (a "change" link's
-    page changes the draft; /complaint starts a new one); None in changes drops a field."""
-    data = {**VALID_COMPLAINT, **hidden_fields(client, page), **changes}
+    page changes the draft; /complaint starts a new one); None in changes drops a field.
+    prefix: "/zh-hans" for the Simplified edition."""
+    data = {**VALID_COMPLAINT, **hidden_fields(client, page or f"{prefix}/complaint"), **changes}
     data = {k: v for k, v in data.items() if v is not None}
     if files:
         data["evidence"] = list(files)
-    return client.post("/complaint", data=data, content_type="multipart/form-data")
+    return client.post(f"{prefix}/complaint", data=data, content_type="multipart/form-data")
 
 
-SEND_FORM = re.compile(r'<form method="post" action="/complaint/send".*?</form>', re.S)
+SEND_FORM = re.compile(r'<form method="post" action="[^"]*/complaint/send".*?</form>', re.S)
 HIDDEN = re.compile(r'<input id="(\w+)" name="\1" type="hidden" value="([^"]*)"')
 
 
@@ -410,17 +411,17 @@ def multipart(fields: dict) -> tuple[bytes, str]:
         f"multipart/form-data; boundary={boundary}"
 
 
-def send_reviewed(client):
+def send_reviewed(client, prefix=""):
     """Press "send" on the review page, as a resident would."""
-    review = client.get("/complaint/review").get_data(as_text=True)
-    return client.post("/complaint/send", data=send_form_fields(review))
+    review = client.get(f"{prefix}/complaint/review").get_data(as_text=True)
+    return client.post(f"{prefix}/complaint/send", data=send_form_fields(review))
 
 
-def submit(client, files=(), **changes):
+def submit(client, files=(), prefix="", **changes):
     """Fill in the form, then send it from the review page; returns the last response."""
-    response = post_form(client, files, **changes)
+    response = post_form(client, files, prefix=prefix, **changes)
     if response.status_code == 303 and response.headers["Location"].endswith("/complaint/review"):
-        return send_reviewed(client)
+        return send_reviewed(client, prefix)
     return response
 
 

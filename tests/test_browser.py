@@ -306,7 +306,38 @@ def reach_sent_without_session(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/complaint$"))  # back to the form
 
 
+def reach_hans_review(page: Page) -> None:
+    """The Simplified edition's form, filled in by field (its labels are in Simplified)."""
+    page.goto("/zh-hans/complaint")
+    for name in LABELS:
+        page.locator(f"#{name}").fill(VALID_COMPLAINT[name] or "")
+    for name in CHOICES:
+        page.locator(f"#{name}-0").check()
+    page.locator("#declaration").check()
+    page.locator("form[method=post] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/zh-hans/complaint/review$"))
+
+
+def reach_hans_errors(page: Page) -> None:
+    page.goto("/zh-hans/complaint")
+    page.locator("form[method=post] button[type=submit]").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
+def reach_hans_confirmation(page: Page) -> None:
+    reach_hans_review(page)
+    page.locator("form.send-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/zh-hans/complaint/sent$"))
+    expect(page.locator("#access-code")).to_be_visible()
+
+
 FORM_STATES = [
+    State("hans-form-empty", url="/zh-hans/complaint"),
+    State("hans-form-errors", reach=reach_hans_errors),
+    State("hans-complaint-review", reach=reach_hans_review),
+    State("hans-complaint-sent", reach=reach_hans_confirmation),
+    State("hans-follow-up-empty", url="/zh-hans/follow-up"),
+    State("hans-status-empty", url="/zh-hans/status"),
     State("form-empty", url="/complaint"),
     State("form-errors", reach=reach_errors),
     State("form-csrf-expired", reach=reach_csrf_expired),
@@ -661,6 +692,8 @@ def test_every_page_is_valid_html(app, client, built_site, tmp_path):
         "details": "到期仍未收到回覆。", "access_code": code}).status_code == 303
     served["follow-up-sent"] = client.get("/follow-up/sent")
     served.update(case_and_status_pages(app, client, reference, code))
+    for path in ("/complaint", "/follow-up", "/status", "/no-such-page/"):
+        served["hans" + path.rstrip("/").replace("/", "-")] = client.get(f"/zh-hans{path}")
     served["error-404"] = client.get("/no-such-page/")
     served["error-405"] = client.get("/complaint/send")
     for code in ERROR_CODES:

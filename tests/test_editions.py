@@ -1,12 +1,38 @@
-"""The Simplified edition of the form server's pages: converted templates, data left alone."""
+"""The Simplified edition of the form server: every resident's page and email under /zh-hans/,
+the words converted the Hong Kong way, what residents and the office wrote left as written."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+from helpers import VALID_COMPLAINT, hidden_fields, office_message, post_form, submit
 from jinja2 import DictLoader, Environment
 
+from formserver import delivery
 from formserver.editions import simplified, simplified_environment
 
+# What tw2sp and friends get wrong for Hong Kong text (issue 14), and Traditional-only
+# characters that must not survive on a Simplified page outside the language switch.
 WRONG_CONVERSIONS = ("数据", "查找", "进程", "交互", "创建")
+TRADITIONAL_ONLY = re.compile("[們這個時會處資訊與對應經並從後還]")
+PREFIX = "/zh-hans"
+
+
+def visible_text(html: str) -> str:
+    """The page's words, without the language switch (which stays in Traditional) and tags."""
+    html = re.sub(r'<a [^>]*lang="zh-Hant"[^>]*>.*?</a>', "", html, flags=re.S)
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def assert_simplified(html: str, *, allowed: tuple[str, ...] = ()) -> None:
+    text = visible_text(html)
+    for value in allowed:
+        text = text.replace(value, "")
+    assert not [wrong for wrong in WRONG_CONVERSIONS if wrong in text]
+    assert not TRADITIONAL_ONLY.findall(text), TRADITIONAL_ONLY.findall(text)[:10]
+    assert '<html lang="zh-Hans">' in html
 
 
 def test_the_words_of_the_site_are_converted_the_hong_kong_way():
@@ -27,3 +53,91 @@ def test_templates_are_converted_but_what_they_are_given_is_not():
 def test_the_language_switch_stays_in_traditional():
     html = simplified('<a lang="zh-Hant" href="/complaint">繁體中文</a><p>繁體</p>')
     assert '<a lang="zh-Hant" href="/complaint">繁體中文</a>' in html and "<p>繁体</p>" in html
+
+
+@pytest.mark.parametrize("path", ["/complaint", "/follow-up", "/status"])
+def test_every_resident_page_has_a_simplified_edition_linked_both_ways(client, path):
+    traditional = client.get(path).get_data(as_text=True)
+    assert f'href="{PREFIX}{path}"' in traditional  # the language switch
+    response = client.get(PREFIX + path)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert_simplified(html)
+    assert f'href="{path}"' in html and 'lang="zh-Hant"' in html  # and back
+    assert f'action="{PREFIX}{path}"' in html
+
+
+def test_a_complaint_made_in_simplified_stays_in_simplified_and_keeps_the_residents_words(
+        app, client, smtp_server):
+    typed = {"subject": "升降機經常停用，這個月第三次", "description": "我們這座的升降機時常停用。"}
+    response = post_form(client, prefix=PREFIX, **typed)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"{PREFIX}/complaint/review")
+    review = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert_simplified(review, allowed=(*typed.values(), VALID_COMPLAINT["name"],
+                                       VALID_COMPLAINT["unit"], VALID_COMPLAINT["location"],
+                                       VALID_COMPLAINT["impact"],
+                                       VALID_COMPLAINT["expected_resolution"]))
+    assert typed["description"] in review  # the resident's own words, as written
+    assert f'action="{PREFIX}/complaint/send"' in review
+
+    from helpers import send_reviewed
+
+    response = send_reviewed(client, PREFIX)
+    assert response.headers["Location"].endswith(f"{PREFIX}/complaint/sent")
+    sent = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "投诉已提交" in sent and 'id="access-code"' in sent
+    assert f'href="{PREFIX}/status?reference=' in sent
+
+    delivery.deliver_once(app.config)
+    office = office_message(smtp_server)
+    office_text = office.get_body(("plain",)).get_content()
+    assert "書面投訴" in office_text and typed["description"] in office_text  # estate's script
+    [receipt] = [m for m in smtp_server.handler.parsed() if "chan.taiman" in m["To"]]
+    receipt_text = receipt.get_body(("plain",)).get_content()
+    assert "已收到您的投诉" in str(receipt["Subject"])
+    assert f"{PREFIX}/status" in receipt_text and "查询码" in receipt_text
+    assert not [wrong for wrong in WRONG_CONVERSIONS if wrong in receipt_text]
+
+
+def test_mistakes_are_explained_in_simplified_with_every_answer_kept(client):
+    response = post_form(client, prefix=PREFIX, name="", phone="", email="",
+                         description="只有這一句。")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "请填写您的姓名" in html and "请填写联络电话或电子邮件地址" in html
+    assert "只有這一句。" in html  # kept as typed, not converted
+    assert_simplified(html, allowed=("只有這一句。", VALID_COMPLAINT["unit"],
+                                     VALID_COMPLAINT["subject"], VALID_COMPLAINT["location"],
+                                     VALID_COMPLAINT["impact"],
+                                     VALID_COMPLAINT["expected_resolution"]))
+
+
+def test_error_pages_under_zh_hans_are_in_simplified(client):
+    response = client.get(f"{PREFIX}/complaint/review/nothing-here")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "找不到这一页" in html and '<html lang="zh-Hans">' in html
+    assert f'href="{PREFIX}/"' in html
+
+
+def test_a_follow_up_in_simplified_is_refused_and_explained_in_simplified(client):
+    data = {"reference": "20261127-ABC-DEF", "access_code": "ABCD-EFGH", "reason": "no_reply",
+            "details": "仍未有回覆。", **hidden_fields(client, f"{PREFIX}/follow-up")}
+    response = client.post(f"{PREFIX}/follow-up", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert_simplified(html, allowed=("仍未有回覆。",))
+
+
+def test_the_status_page_in_simplified_shows_the_case(app, client, smtp_server):
+    response = submit(client, prefix=PREFIX, email="")
+    sent = client.get(response.headers["Location"]).get_data(as_text=True)
+    reference = re.search(r'id="reference">([^<]+)<', sent).group(1)
+    code = re.search(r'id="access-code">([^<]+)<', sent).group(1)
+    page = client.get(f"{PREFIX}/status").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    html = client.post(f"{PREFIX}/status", data={"csrf_token": token, "reference": reference,
+                                                 "access_code": code}).get_data(as_text=True)
+    assert "已提交" in html and reference in html
+    assert_simplified(html, allowed=(VALID_COMPLAINT["subject"],))

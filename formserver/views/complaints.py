@@ -17,7 +17,6 @@ from flask import (
     abort,
     current_app,
     redirect,
-    render_template,
     request,
     session,
     url_for,
@@ -26,6 +25,7 @@ from flask_wtf.csrf import CSRFError
 
 from .. import drafts, submission
 from ..complaint import Complaint, from_answers, from_record, to_record
+from ..editions import current_edition, render_page
 from ..errors import error_page
 from ..evidence import EvidenceError, accepted_list, deidentify_file, megabytes, read_uploads
 from ..forms import ComplaintForm, SendForm
@@ -48,7 +48,7 @@ def form_page(form: ComplaintForm, status: int = 200, notice: str = ""):
     if form.keep_evidence.data:  # the draft's files, kept unless new ones are chosen
         draft = draft_being_changed(form)
         kept_files = len(draft.evidence) if draft and not draft.files_expired else 0
-    html = render_template("complaint_form.html", form=form, limits=limits, lengths=LIMITS,
+    html = render_page("complaint_form.html", form=form, limits=limits, lengths=LIMITS,
                            notice=notice, kept_files=kept_files,
                            page=page("網上投訴表格", "以書面方式向物業管理處或業主委員會投訴。"))
     return html, status
@@ -174,7 +174,7 @@ def complaint_review():
     if draft.files_expired:
         return redirect(url_for(".complaint_form", expired=1))
     complaint = complaint_from(draft)
-    return render_template("complaint_review.html", complaint=complaint,
+    return render_page("complaint_review.html", complaint=complaint,
                            attachments=attachment_names(complaint),
                            send_form=SendForm(draft=draft.id, digest=draft.digest),
                            page=page("檢查投訴內容", "送出前，先看看管理處會收到甚麼。"))
@@ -209,7 +209,7 @@ def send(draft: drafts.Draft) -> dict:
     access_code = new_access_code()
     try:
         acknowledged = submission.submit(complaint, resident_email=draft.answers.get("email") or "",
-                                         access_code=access_code)
+                                         access_code=access_code, edition=current_edition())
     except submission.NotSaved:
         abort(503)
     summary = {
@@ -231,7 +231,7 @@ def send(draft: drafts.Draft) -> dict:
 
 def changed_page():
     """The draft changed (in another tab) after this page's review: nothing is sent."""
-    html = render_template("complaint_changed.html",
+    html = render_page("complaint_changed.html",
                            page=page("投訴內容已更改，尚未送出", "請重新檢查投訴內容。"))
     return html, 409
 
@@ -267,7 +267,7 @@ def complaint_sent():
     complaint = None
     if draft and draft.sent and draft.reference == sent["reference"]:
         complaint = from_record(draft.sent["record"])
-    html = render_template("complaint_sent.html", sent=sent, complaint=complaint,
+    html = render_page("complaint_sent.html", sent=sent, complaint=complaint,
                            attachments=attachment_names(complaint) if complaint else [],
                            page=page("投訴已提交", "您的投訴編號和之後的處理步驟。"))
     if draft and draft.sent:

@@ -12,13 +12,13 @@ from flask import (
     abort,
     current_app,
     redirect,
-    render_template,
     request,
     session,
     url_for,
 )
 
 from .. import access, cases, delivery, handling, spool, stats
+from ..editions import render_page
 from ..forms import FollowUpForm
 from ..messages import build_follow_up
 from ..sanitize import one_line
@@ -32,7 +32,7 @@ bp = Blueprint("follow_ups", __name__)
 
 
 def follow_up_page(form: FollowUpForm, status: int = 200):
-    html = render_template("follow_up.html", form=form, lengths=LIMITS,
+    html = render_page("follow_up.html", form=form, lengths=LIMITS,
                            page=page("跟進已提交的投訴", "到期仍未收到回覆，或對處理結果不滿意。"))
     return html, status
 
@@ -119,5 +119,5 @@ def follow_up_sent():
     sent = session.get("followed_up")
     if not sent:
         return redirect(url_for(".follow_up"))
-    return render_template("follow_up_sent.html", sent=sent,
+    return render_page("follow_up_sent.html", sent=sent,
                            page=page("跟進已提交", "管理處和業主委員會都會收到您的跟進。"))

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, request
 from werkzeug.exceptions import TooManyRequests
 
 from ..cases import Case, StoreUnavailable
+from ..editions import render_page
 from ..errors import retry_hint
 from ..site import page
 
@@ -44,7 +45,7 @@ def timeline(case: Case) -> list[dict]:
 
 def notice_page(title: str, what: str, status: int, back: str = "", back_text: str = ""):
     """A clear page after a step that changed nothing (or could not)."""
-    html = render_template("case_notice.html", what=what, back=back, back_text=back_text,
+    html = render_page("case_notice.html", what=what, back=back, back_text=back_text,
                            page=page(title))
     return html, status
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 
 from .. import access, cases, handling
+from ..editions import render_page
 from ..forms import ConfirmForm, FollowUpForm, StatusForm
 from ..site import page
 from ..spam import started_token
@@ -29,14 +30,14 @@ REVIEW_START = "處理結果未能解決問題，要求復查："
 
 
 def status_form_page(form: StatusForm, status: int = 200):
-    html = render_template("status.html", form=form, case=None, lengths=LIMITS,
+    html = render_page("status.html", form=form, case=None, lengths=LIMITS,
                            page=page("查詢處理進度", "用投訴編號和查詢碼查看處理進度和回覆。"))
     return html, status
 
 
 def case_page(case: cases.Case, notice: str = ""):
     grant = access.grant(case.reference, current_app.config["SECRET_KEY"])
-    return render_template("status.html", form=None, case=case, timeline=timeline(case),
+    return render_page("status.html", form=None, case=case, timeline=timeline(case),
                            grant=grant, notice=notice, reasons=FOLLOW_UP_REASONS,
                            page=page(f"投訴 {case.reference} 的處理進度"))
 
@@ -75,7 +76,7 @@ def follow_up_form(case: cases.Case, reason: str, details: str = ""):
         "reference": case.reference, "reason": reason, "details": details,
         "access_code": access.grant(case.reference, current_app.config["SECRET_KEY"])})
     form.form_started.data = started_token()
-    return render_template("follow_up.html", form=form, lengths=LIMITS,
+    return render_page("follow_up.html", form=form, lengths=LIMITS,
                            page=page("跟進已提交的投訴", "到期仍未收到回覆，或對處理結果不滿意。"))
 
 
@@ -99,7 +100,7 @@ def answer():
     if case.status != "resolved":
         return case_page(case, notice="not-resolved")
     if request.method == "GET":
-        return render_template("status_answer.html", case=case,
+        return render_page("status_answer.html", case=case,
                                form=ConfirmForm(formdata=None), token=request.args["token"],
                                page=page("問題是否已解決？"))
     with suppress(cases.NotAllowed, cases.Stale):  # answered a moment ago: shown as it is
