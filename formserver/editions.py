@@ -19,6 +19,8 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, render_template, request
 from jinja2 import BaseLoader, Environment
 
+from .workdays import written_date, written_time
+
 BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "build.py"
 EDITIONS = {"hant": {"lang": "zh-Hant", "prefix": ""},
             "hans": {"lang": "zh-Hans", "prefix": "/zh-hans"}}
@@ -107,6 +109,13 @@ def render_page(name: str, **context) -> str:
     return app.extensions["simplified_templates"].get_template(name).render(context)
 
 
+def add_filters(environment: Environment) -> None:
+    """What every template of the form server's may use: dates as people write them, and `ui`
+    (the code's words; in Traditional as written)."""
+    environment.filters.update(ui=lambda text: text, written_date=written_date,
+                               written_time=written_time)
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["ui"] = lambda text: text  # Traditional: as the code wrote it
+    add_filters(app.jinja_env)
     app.extensions["simplified_templates"] = simplified_environment(app.jinja_env)

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .access import status_url
 from .complaint import Complaint
-from .editions import for_edition, simplified_data, simplified_environment
+from .editions import add_filters, for_edition, simplified_data, simplified_environment
 from .guidance import reminder
 from .sanitize import one_line
 from .workdays import next_working_day
@@ -35,7 +35,7 @@ def templates(edition: str = "hant") -> Environment:
     Simplified for a resident who wrote in the Simplified edition."""
     traditional = Environment(loader=FileSystemLoader(TEMPLATES),
                               autoescape=select_autoescape(["html"]))
-    traditional.filters["ui"] = lambda text: text
+    add_filters(traditional)
     return simplified_environment(traditional) if edition == "hans" else traditional
 
 

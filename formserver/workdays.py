@@ -37,3 +37,23 @@ def next_working_day(day: date, region: str) -> date:
     while not is_working(day):
         day += timedelta(days=1)
     return day
+
+
+WEEKDAYS = "一二三四五六日"
+
+
+def written_date(value: date | datetime | str | None, with_time: bool = False) -> str:
+    """A date as people write it: 2026年12月3日（星期四）, with the time (08:30) when asked.
+    Takes a date, a datetime or its ISO text (as a session keeps it)."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    text = f"{value.year}年{value.month}月{value.day}日（星期{WEEKDAYS[value.weekday()]}）"
+    if with_time and isinstance(value, datetime):
+        text += f" {value:%H:%M}"
+    return text
+
+
+def written_time(value: datetime | str | None) -> str:
+    return written_date(value, with_time=True)

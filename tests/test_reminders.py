@@ -17,6 +17,7 @@ from loop_helpers import act, case_path, confirmation, deliver, follow_up, text_
 from formserver import cases, handling, reminders
 from formserver.cases import end_of
 from formserver.reminders import escalation_day, run_timers
+from formserver.workdays import written_date
 
 OFFICE, COMMITTEE = "office@estate.test", "committee@estate.test"
 PERSONAL = [VALID_COMPLAINT[key] for key in ("name", "unit", "phone", "email")] + [
@@ -52,7 +53,7 @@ def test_the_office_is_reminded_once_after_the_due_day_ends_and_not_before(app, 
     assert reminder["To"] == OFFICE and reference in reminder["Subject"]
     assert reminder["In-Reply-To"] == f"<{reference}@estate.test>"
     body = text_of(reminder)
-    assert str(case.due) in body and VALID_COMPLAINT["subject"] in body
+    assert written_date(case.due) in body and VALID_COMPLAINT["subject"] in body
     assert app.test_client().get(case_path(reminder)).status_code == 200
     assert "系統提醒" in app.test_client().get(case_path(reminder)).get_data(as_text=True)
 

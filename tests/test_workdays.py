@@ -1,0 +1,24 @@
+"""Dates as residents and clerks read them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from formserver.workdays import written_date, written_time
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    (date(2026, 12, 3), "2026年12月3日（星期四）"),
+    ("2026-12-06", "2026年12月6日（星期日）"),
+    (datetime(2026, 11, 20, 8, 30), "2026年11月20日（星期五）"),
+    (None, ""),
+])
+def test_dates_are_written_with_the_day_of_the_week_not_in_iso(value, written):
+    assert written_date(value) == written
+
+
+def test_a_time_follows_the_date_when_asked():
+    assert written_time(datetime(2026, 11, 20, 8, 30)) == "2026年11月20日（星期五） 08:30"
+    assert written_time("2026-12-01T21:05:00+08:00") == "2026年12月1日（星期二） 21:05"
