@@ -27,6 +27,7 @@ class Complaint:
     impact: str
     expected_resolution: str
     follow_up_ref: str = ""
+    respondent: str = ""  # who or what is complained about (投訴對象)
     anonymized: bool = False
     evidence: tuple[Evidence, ...] = field(default=())
 
@@ -82,5 +83,6 @@ def from_answers(answers: dict, *, reference: str, evidence: tuple[Evidence, ...
         impact=answers["impact"] or "",
         expected_resolution=answers["expected_resolution"],
         follow_up_ref=answers["follow_up_ref"] or "",
+        respondent=answers.get("respondent") or "",
         evidence=evidence,
     )

@@ -211,9 +211,18 @@ def instance_secret(instance: Path) -> str:
         return key
 
 
+# What the form's pages and emails take from site.toml, besides the contacts.
+SITE_WORDING = ("deidentification", "deidentification_contact")
+
+
 def read_site_config(path: Path) -> dict:
     try:
         with path.open("rb") as f:
-            return tomllib.load(f)
+            site = tomllib.load(f)
     except (FileNotFoundError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"SITE_CONFIG {path}: cannot be read ({error})") from None
+    for key in SITE_WORDING:
+        if not str(site.get("wording", {}).get(key, "")).strip():
+            raise ConfigError(f"SITE_CONFIG {path}: [wording] {key} is missing: the form, the "
+                              "privacy notice and the emails share this one wording")
+    return site

@@ -106,15 +106,16 @@ class ComplaintForm(FlaskForm):
     unit = text_field("座數、樓層及單位", "unit", "請填寫您的座數、樓層及單位")
     phone = text_field("聯絡電話", "phone", kind=TelField)
     email = text_field("電郵地址", "email", kind=EmailField)
-    recipient = ChoiceField("投訴對象", choices=options(RECIPIENTS),
+    recipient = ChoiceField("交給", choices=options(RECIPIENTS),
                             validators=[InputRequired("請選擇把投訴交給物業管理處還是業主委員會")])
+    respondent = text_field("投訴對象", "respondent")
     category = ChoiceField("投訴類別", choices=options(CATEGORIES),
                            validators=[InputRequired("請選擇投訴類別")])
     subject = text_field("投訴標題", "subject", "請用一句話寫出投訴標題")
     description = text_field("投訴事實", "description", "請描述發生了甚麼問題",
                              kind=TextAreaField, multiline=True)
     occurred_at = WhenField("發生時間", [Optional()])
-    location = text_field("發生地點", "location", "請填寫問題發生的地點")
+    location = text_field("發生地點", "location")
     impact = text_field("影響程度", "impact", kind=TextAreaField, multiline=True)
     expected_resolution = text_field("期望解決方式", "expected_resolution",
                                      "請寫出您期望的解決方式", kind=TextAreaField, multiline=True)

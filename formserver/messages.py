@@ -103,6 +103,7 @@ def complaint_json(complaint: Complaint) -> bytes:
         "submitted_at": complaint.submitted_at.isoformat(),
         "reply_due": complaint.reply_due.isoformat(),
         "recipient": complaint.recipient,
+        "respondent": complaint.respondent or None,
         "category": complaint.category,
         "anonymized": complaint.anonymized,
         "follow_up_ref": complaint.follow_up_ref or None,

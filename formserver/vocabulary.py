@@ -22,7 +22,8 @@ FOLLOW_UP_REASONS = {
     "more_information": "補充資料",
 }
 LIMITS = {  # field -> most characters accepted
-    "name": 50, "unit": 60, "phone": 30, "email": 254, "subject": 80, "description": 5000,
+    "name": 50, "unit": 60, "phone": 30, "email": 254, "respondent": 200, "subject": 80,
+    "description": 5000,
     "location": 200, "impact": 1000, "expected_resolution": 2000, "follow_up_ref": 20,
     "follow_up_details": 3000,
     "access_code": 200,  # a typed code, or the grant a status page or an email link gives

@@ -147,7 +147,6 @@ MISTAKES = [
     ("date that is not a date", {"occurred_at": "2026-13-45T99:99"}, "occurred_at", "發生時間"),
     ("date in the future", {"occurred_at": "2999-01-01T10:00"}, "occurred_at",
      "發生時間不可以在將來"),
-    ("location empty", {"location": ""}, "location", "請填寫問題發生的地點"),
     ("impact too long", {"impact": "影" * 1001}, "impact", "影響程度不可多於 1000 個字"),
     ("expected resolution empty", {"expected_resolution": ""}, "expected_resolution",
      "請寫出您期望的解決方式"),

@@ -7,7 +7,7 @@ from dataclasses import replace
 from .masking import mask_email, mask_name, mask_phone, mask_unit
 from .text import redact_text
 
-TEXT_FIELDS = ("subject", "description", "location", "impact", "expected_resolution")
+TEXT_FIELDS = ("respondent", "subject", "description", "location", "impact", "expected_resolution")
 
 
 def deidentify(complaint, region: str):

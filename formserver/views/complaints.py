@@ -54,7 +54,8 @@ def form_page(form: ComplaintForm, status: int = 200, notice: str = ""):
     return html, status
 
 
-ANSWERS = ("name", "unit", "phone", "email", "recipient", "category", "subject", "description",
+ANSWERS = ("name", "unit", "phone", "email", "recipient", "respondent", "category", "subject",
+           "description",
            "occurred_at", "location", "impact", "expected_resolution", "follow_up_ref",
            "anonymize", "declaration")
 
