@@ -1,8 +1,11 @@
-"""Text prepared for matching: full-width and look-alike characters mapped onto ASCII."""
+"""Text prepared for matching (full-width and look-alike characters mapped onto ASCII), the
+kinds of personal data, their placeholders, and what a finding is."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from dataclasses import dataclass
 
 REGIONS = ("HK", "MO", "TW", "CN")
 
@@ -13,20 +16,50 @@ PLACEHOLDERS = {
     "cn_id": "〔身份證號碼已隱藏〕",
     "tw_id": "〔身份證號碼已隱藏〕",
     "document": "〔證件號碼已隱藏〕",
+    "mo_id": "〔身份證號碼已隱藏〕",
+    "document": "〔證件號碼已隱藏〕",
+    "card": "〔卡號已隱藏〕",
+    "account": "〔帳號已隱藏〕",
+    "handle": "〔社交帳號已隱藏〕",
+    "url": "〔網址已隱藏〕",
+    "address": "〔地址已隱藏〕",
+    "birth_date": "〔出生日期已隱藏〕",
     "plate": "〔車牌已隱藏〕",
     "name": "〔姓名已隱藏〕",
+    "person": "〔姓名已隱藏〕",  # someone else's: the same label, so the two cannot be told apart
     "unit": "〔單位已隱藏〕",
+    "number": "〔號碼已隱藏〕",  # a long number the resident chose to hide
+    "other": "〔已隱藏〕",  # words the resident chose to hide
 }
+PLACEHOLDER = re.compile("〔[^〔〕]{1,12}已隱藏〕")
 
 OWN_KINDS = ("name", "unit", "phone", "email")
 
 Span = tuple[int, int, str]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Personal data at text[start:end]. certain: hidden without asking; otherwise the resident
+    is asked (a name the tagger was unsure of, a long number with no cue)."""
+
+    start: int
+    end: int
+    kind: str  # a key of PLACEHOLDERS
+    certain: bool
+    text: str
+
+    @property
+    def placeholder(self) -> str:
+        return PLACEHOLDERS[self.kind]
 
 # Matching runs over a copy of the text with full-width and look-alike characters mapped one to
 # one onto ASCII, so that spans found in the copy are spans of the original text.
 _TO_ASCII = str.maketrans(
     {
         **{chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)},
+        **{char: str(unicodedata.decimal(char)) for char in map(chr, range(0x660, 0x1_0000))
+           if unicodedata.decimal(char, None) is not None and not "\uff10" <= char <= "\uff19"},
         "\u3000": " ",
         "\u00a0": " ",
         "\u202f": " ",
@@ -40,6 +73,14 @@ _TO_ASCII = str.maketrans(
 def for_matching(text: str) -> str:
     return text.translate(_TO_ASCII)
 
+
+# Phone numbers read aloud and typed in Chinese numerals (九一二三四五六七).
+_NUMERALS = str.maketrans("〇零一二三四五六七八九幺兩两", "00123456789122")
+
+
+def numerals_as_digits(matching: str) -> str:
+    """The matching copy with Chinese numerals as digits (one character for one)."""
+    return matching.translate(_NUMERALS)
 
 
 def decimal_digits(text: str) -> str:

@@ -1,0 +1,120 @@
+"""Other people's names in Latin letters: after a title (Mr Wong, Ms. Chan Mei Ling), after a
+cue (neighbour Peter Chan, 鄰居 Wong Siu Ming), and romanised Chinese names on their own
+(Wong Siu Ming, Siu-ming Wong): an official surname spelling with syllables that given names
+are made of. Staff in their role are kept (roles.py), and so are districts that read like names
+(Ho Man Tin, Wong Tai Sin)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from . import segmenter
+from .names import CUES
+from .roles import in_role
+from .romanisation import cantonese_spellings, mandarin_spellings
+from .surnames import OFFICIAL_SPELLINGS
+
+Candidate = tuple[int, int, str, bool]
+
+_WORD = r"(?:[A-Z][a-z]+(?:['’-][A-Za-z][a-z]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
+_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mdm|Madam|Madame|Dr|Mister|Auntie|Aunty|Uncle|Sir)\.?"
+_TITLED = re.compile(rf"\b{_TITLE}\s+(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})")
+_ENGLISH_CUES = (r"neighbou?rs?|tenants?|residents?|owners?|landlord|landlady|named|called|"
+                 r"my name is|name\s*[:：]|witness|husband|wife|son|daughter|friend|signed")
+_CUED = re.compile(
+    rf"(?:\b(?:{_ENGLISH_CUES})\b[\s,:]*|(?:{'|'.join(CUES)})\s*[:：]?\s*)"
+    rf"(?:{_TITLE}\s+)?(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})",
+    re.IGNORECASE,
+)
+_WORDS = re.compile(rf"(?<![A-Za-z]){_WORD}(?:[ \t]+{_WORD}){{1,3}}(?![A-Za-z])")
+
+# Words that start sentences or name things, never people: they end a name.
+STOP_WORDS = frozenset(["the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "from", "with", "by", "is", "was", "are", "were", "be", "been", "has", "have", "had", "it", "its", "this", "that", "these", "those", "he", "she", "they", "we", "i", "you", "my", "our", "your", "his", "her", "their", "me", "him", "them", "us", "who", "which", "block", "flat", "floor", "tower", "estate", "road", "street", "avenue", "lane", "path", "building", "lift", "lobby", "office", "management", "committee", "hong", "kong", "macau", "china", "taiwan", "kowloon", "new", "territories", "island", "police", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "dear", "regards", "thanks", "thank", "please", "sir", "madam", "mr", "mrs", "ms", "miss", "dr", "also", "but", "not", "no", "yes", "so", "if", "when", "then", "there", "here", "what", "why", "how", "all", "any", "security", "guard", "manager", "staff", "cleaner", "owner", "owners", "resident", "residents", "tenant", "neighbour", "neighbor"])
+
+# Districts and places that read like romanised names.
+PLACES = frozenset(name.lower() for name in """
+Ho Man Tin|Wong Tai Sin|Ma On Shan|Tai Po|Sha Tin|Tseung Kwan O|Kwun Tong|Tsuen Wan|Tuen Mun|
+Yuen Long|Tin Shui Wai|Sheung Shui|Fanling|Sai Kung|Kwai Chung|Tsing Yi|Chai Wan|Shau Kei Wan|
+Tai Koo|Kowloon Tong|To Kwa Wan|Hung Hom|Lam Tin|Yau Tong|Yau Ma Tei|Mong Kok|Sham Shui Po|
+Cheung Sha Wan|Lai Chi Kok|Shek Kip Mei|Lok Fu|Wong Chuk Hang|Lei Yue Mun|Wan Chai|Sheung Wan|
+Causeway Bay|North Point|Quarry Bay|Aberdeen|Ap Lei Chau|Pok Fu Lam|Happy Valley|Tung Chung|
+Ma Wan|Tai Wai|Fo Tan|Siu Sai Wan|Heng Fa Chuen|Lo Wu|Tai Wo|Ma Tau Wai|Kai Tak|Choi Hung|
+Diamond Hill|Tsim Sha Tsui|Jordan|Prince Edward|Tai Kok Tsui|Ho Chung|Tai Hang|Taipa|Coloane|
+Cotai|Areia Preta|Fai Chi Kei|Ilha Verde|Sai Van|Nam Van|Ha Van|Lam Mau Tong|Mong Ha|Iao Hon|
+Wong Tai Sin Temple|Lo Fu Ngam|Sai Ying Pun|Kennedy Town|Shek O|Stanley|Repulse Bay
+""".replace("\n", "").split("|"))
+
+
+def find_latin_names(matching: str, simplified: str) -> Iterator[Candidate]:
+    for pattern, certain in ((_TITLED, True), (_CUED, True)):
+        for found in pattern.finditer(matching):
+            start, end = _name_words(matching, found.start("name"), found.end("name"))
+            if pattern is _TITLED:
+                start = found.start()
+            if start < end and not in_role(simplified, start, end) and not _is_place(
+                    matching[start:end]):
+                yield start, end, "person", certain
+    for found in _WORDS.finditer(matching):
+        candidate = _romanised_name(matching, *found.span())
+        if candidate and not in_role(simplified, candidate[0], candidate[1]):
+            yield candidate
+
+
+def _name_words(matching: str, start: int, end: int) -> tuple[int, int]:
+    """The name without the stop words that the pattern swallowed (Mr Chan And ...)."""
+    for word in re.finditer(r"\S+", matching[start:end]):
+        if word.group().lower().strip(".,") in STOP_WORDS:
+            return start, start + word.start() - 1 if word.start() else start
+    return start, end
+
+
+def _is_place(words: str) -> bool:
+    return " ".join(words.lower().replace("-", " ").split()) in PLACES
+
+
+def _romanised_name(matching: str, start: int, end: int) -> Candidate | None:
+    words = matching[start:end].split()
+    while words and words[0].lower() in STOP_WORDS:
+        start += len(words[0]) + 1
+        words = words[1:]
+    words = [word for word in words if word.lower() not in STOP_WORDS][:3]
+    if len(words) < 2 or _is_place(" ".join(words)):
+        return None
+    lowered = [word.lower() for word in words]
+    surname_first = lowered[0] in surname_spellings_all()
+    surname_last = lowered[-1] in surname_spellings_all()
+    if not (surname_first or surname_last):
+        return None
+    given = lowered[1:] if surname_first else lowered[:-1]
+    syllables = [part for word in given for part in word.split("-")]
+    if not all(part in given_name_syllables() for part in syllables):
+        # An English given name before the surname (Peter Chan) is a name, less surely.
+        if surname_last and len(words) == 2 and words[0][0].isupper() and words[0][1:].islower():
+            return start, _end_of(matching, start, words), "person", False
+        return None
+    certain = len(syllables) >= 2
+    return start, _end_of(matching, start, words), "person", certain
+
+
+def _end_of(matching: str, start: int, words: list[str]) -> int:
+    position = start
+    for word in words:
+        position = matching.index(word, position) + len(word)
+    return position
+
+
+@lru_cache(maxsize=1)
+def surname_spellings_all() -> frozenset[str]:
+    return frozenset(spelling.lower() for hong_kong, macau in OFFICIAL_SPELLINGS.values()
+                     for spelling in (*hong_kong, *macau) if " " not in spelling)
+
+
+@lru_cache(maxsize=1)
+def given_name_syllables() -> frozenset[str]:
+    """Cantonese and Mandarin spellings of every character the dictionary's names use often."""
+    syllables: set[str] = set()
+    for char in segmenter.common_given_name_chars(8):
+        syllables |= cantonese_spellings(segmenter.traditional(char)) | mandarin_spellings(char)
+    return frozenset(syllables)

@@ -1,0 +1,218 @@
+"""Other people's names written in Chinese: 李太, 王伯伯, 老陳, 阿明, 鄰居梁美玲, 何家俊話...
+
+Three ways in, each read on a Simplified copy of the text (one character for one):
+- a surname and a title or a kinship word (张先生, 林小姐, 黄姐, 陈生), or 老/小 before a surname;
+- a surname starting a word that jieba's segmenter finds: a person's name in its dictionary
+  (tagged nr), or a word missing from it (its HMM discovers them, and new words are mostly
+  names), judged by how often the dictionary's own names use each character of the given name;
+- a cue before a name (鄰居, 住戶, 名叫), which makes any plausible name certain.
+A name with a staff role next to it is kept (roles.py); HK and Macau district names that read
+like names (何文田, 黃大仙) are kept too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from . import segmenter
+from .roles import STAFF_TITLES, in_role
+from .surnames import SURNAMES
+
+Candidate = tuple[int, int, str, bool]  # start, end, kind, certain
+
+_SURNAME = "|".join(sorted(SURNAMES, key=len, reverse=True))
+TITLES = (
+    "先生", "太太", "小姐", "女士", "姑娘", "夫人", "伯伯", "伯母", "伯娘", "婆婆", "叔叔",
+    "姨姨", "姨妈", "阿姨", "姐姐", "哥哥", "嫂嫂", "师奶", "老师", "医生", "老板娘", "老板",
+    "公公", "爷爷", "奶奶", "婶婶", "妹妹", "老伯", "老太", "大叔", "大妈", "大哥", "大姐",
+    "律师", "议员", "校长", "姑姑", "婆", "伯", "叔", "姨", "姐", "哥", "嫂", "婶", "妹", "仔",
+    "生", "太",
+)
+_TITLE = re.compile(
+    rf"(?P<surname>{_SURNAME})(?P<title>{'|'.join(TITLES)})"
+    rf"(?!{'|'.join(map(re.escape, STAFF_TITLES))})"
+)
+_PREFIXED = re.compile(rf"(?<![老小阿])(?:老|小)(?P<surname>{_SURNAME})|阿(?P<given>[\u4e00-\u9fff])")
+_NOT_A_NICKNAME = set("姨伯婆叔婶公嫲爷妈爸哥姐妹仔女嫂婆拉门里富根胶斯尔姆弥飞谁边也")
+
+CUES = (
+    "邻居", "邻舍", "住户", "业主", "租客", "户主", "楼上", "楼下", "隔壁", "隔篱", "对面",
+    "对门", "同屋", "朋友", "亲戚", "丈夫", "老公", "老婆", "太太", "儿子", "女儿", "名叫",
+    "叫做", "叫", "姓名", "名字", "签名", "联络人", "联系人", "证人", "目击者", "男子", "女子",
+    "租户", "房东", "业户", "街坊", "小朋友", "孩子", "婆婆", "伯伯", "名为", "称为",
+)
+_CUE_BEFORE = re.compile(rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫)?\s*$")
+
+# Hong Kong and Macau places whose names read like a person's (何文田 Ho Man Tin, 黃大仙).
+PLACES = frozenset(
+    ["何文田", "黄大仙", "马鞍山", "大埔", "沙田", "将军澳", "观塘", "荃湾", "屯门", "元朗", "天水围", "上水", "粉岭", "西贡", "葵涌", "青衣", "柴湾", "筲箕湾", "太古", "九龙塘", "土瓜湾", "红磡", "蓝田", "油塘", "油麻地", "旺角", "深水埗", "长沙湾", "荔枝角", "石硖尾", "乐富", "黄埔", "鲤鱼门", "湾仔", "上环", "中环", "西环", "铜锣湾", "北角", "鲗鱼涌", "香港仔", "鸭脷洲", "薄扶林", "跑马地", "东涌", "马湾", "氹仔", "路环", "路氹", "黑沙环", "祐汉", "下环", "南湾", "新口岸", "高士德", "林茂塘", "望厦", "石排湾", "关闸", "何贤", "罗便臣", "冯秉芬", "周大福", "司徒拔", "高街", "林士", "马头围", "马头涌", "何东", "黄竹坑", "田湾", "石澳", "赤柱", "浅水湾", "东方", "方面", "马上"]
+)
+# Words that never end a given name: particles, pronouns, common verbs of reported speech.
+_NOT_IN_A_GIVEN_NAME = set("的了和同都在是说话讲去来有冇唔咗嘅喺佢我你他她们这那个就也又还及与或把被")
+
+# What often follows a name: a conjunction, reported speech, punctuation.
+_AFTER_A_NAME = set("和同及与话说讲都也就，。、；：！？,.;:!?)）")
+_COMMON = 30  # a dictionary word seen this often is a word, not a name
+_NAMEISH = 20  # a character that many of the dictionary's names use
+_RARE = 4
+
+
+def find_chinese_names(simplified: str) -> Iterator[Candidate]:
+    """Candidates (start, end, "person", certain) in a Simplified copy of the text."""
+    titled = list(_titled_names(simplified))
+    yield from titled
+    yield from _prefixed_names(simplified)
+    covered = {index for start, end, _, _ in titled for index in range(start, end)}
+    yield from _full_names(simplified, covered)
+
+
+def _is_word(word: str, at_least: int = _COMMON) -> bool:
+    """A dictionary word seen often that is not a person's name."""
+    return segmenter.frequency(word) >= at_least and not segmenter.tag(word).startswith("nr")
+
+
+def _glued_to_previous_word(simplified: str, start: int) -> bool:
+    """The surname is the end of the word before it (地方太细, 管理费太高, 如何)."""
+    return any(_is_word(simplified[start - size:start + 1], 100 if size == 1 else _COMMON)
+               for size in (1, 2, 3) if start - size >= 0)
+
+
+def _titled_names(simplified: str) -> Iterator[Candidate]:
+    for found in _TITLE.finditer(simplified):
+        start, end = found.start(), found.end()
+        surname, title = found.group("surname"), found.group("title")
+        if _glued_to_previous_word(simplified, start) and not _CUE_BEFORE.search(
+                simplified[max(0, start - 6):start]):
+            continue
+        if len(title) == 1 and simplified[end:end + 1] not in _AFTER_A_NAME:
+            # 卫生, 花生, 余生: one word; 太多, 太高: an adverb; 生活, 生日: a word after.
+            if _is_word(surname + title, 20):
+                continue
+            if title == "太" and _adverb_follows(simplified, end):
+                continue
+            if title != "太" and _is_word(simplified[end - 1:end + 1], 50):
+                continue
+        if in_role(simplified, start, end):
+            continue
+        yield start, end, "person", True
+
+
+def _adverb_follows(simplified: str, end: int) -> bool:
+    following = simplified[end:end + 2]
+    return any(segmenter.tag(following[:size]).startswith(("a", "d")) for size in (1, 2)) or \
+        following[:1] in set("过多少大小高低贵吵差久长慢快早晚迟")
+
+
+def _prefixed_names(simplified: str) -> Iterator[Candidate]:
+    for found in _PREFIXED.finditer(simplified):
+        start, end = found.span()
+        word, following = found.group(), simplified[end:end + 1]
+        if _is_word(word, 10) or _is_word(word + following, 10):
+            continue
+        if _glued_to_previous_word(simplified, start):
+            continue
+        given = found.group("given")
+        if given is not None:
+            if given in _NOT_A_NICKNAME or segmenter.given_name_count(given) < _RARE:
+                continue
+            certain = segmenter.given_name_count(given) >= _NAMEISH
+        else:
+            certain = True
+        if not in_role(simplified, start, end):
+            yield start, end, "person", certain
+
+
+def _windows(simplified: str, covered: set[int]) -> Iterator[tuple[int, int]]:
+    """Stretches of text around each surname that no title has claimed, merged."""
+    window_start = window_end = -1
+    for index, char in enumerate(simplified):
+        if char in SURNAMES and index not in covered:
+            start, end = max(0, index - 3), min(len(simplified), index + 6)
+            if start <= window_end:
+                window_end = end
+                continue
+            if window_end > window_start:
+                yield window_start, window_end
+            window_start, window_end = start, end
+    if window_end > window_start:
+        yield window_start, window_end
+
+
+def _full_names(simplified: str, covered: set[int]) -> Iterator[Candidate]:
+    for window_start, window_end in _windows(simplified, covered):
+        window = simplified[window_start:window_end]
+        spans = segmenter.words(window)
+        for position, (start, end) in enumerate(spans):
+            absolute = window_start + start
+            if absolute in covered or window[start] not in SURNAMES:
+                continue
+            name_end = _name_end(window, spans, position)
+            if name_end is None:
+                continue
+            candidate = _judge(simplified, absolute, window_start + name_end)
+            if candidate is not None:
+                yield candidate
+
+
+def _name_end(window: str, spans: list[tuple[int, int]], position: int) -> int | None:
+    """Where the name that starts with this word ends, or None if the word is not a name."""
+    start, end = spans[position]
+    word = window[start:end]
+    if len(word) >= 2:
+        new_word = segmenter.frequency(word) == 0 and len(word) <= 4  # mostly names
+        if not new_word and not (segmenter.tag(word).startswith("nr")
+                                 and segmenter.frequency(word) <= 300):
+            return None
+        if len(word) == 2 and position + 1 < len(spans):  # 郑家 + 豪(成): one more character
+            next_start, next_end = spans[position + 1]
+            char = window[next_start]
+            if (char not in _NOT_IN_A_GIVEN_NAME and segmenter.given_name_count(char) >= _NAMEISH
+                    and (next_end - next_start == 1
+                         or segmenter.frequency(window[next_start:next_end]) == 0)):
+                return end + 1
+        return end
+    # The surname alone: the given name is the next word (美玲) or the next one or two
+    # characters that the dictionary has no word for (何/家/俊).
+    following = spans[position + 1:position + 3]
+    if not following:
+        return None
+    next_start, next_end = following[0]
+    next_word = window[next_start:next_end]
+    if len(next_word) == 2 and (segmenter.tag(next_word).startswith("nr")
+                                or segmenter.frequency(next_word) == 0):
+        return next_end
+    if len(next_word) == 1:
+        if len(following) > 1 and following[1][1] - following[1][0] == 1:
+            return following[1][1]
+        return next_end
+    return None
+
+
+def _judge(simplified: str, start: int, end: int) -> Candidate | None:
+    name = simplified[start:end]
+    surname_length = 2 if name[:2] in SURNAMES else 1
+    given = name[surname_length:]
+    if not 1 <= len(given) <= 2 or any(char in _NOT_IN_A_GIVEN_NAME for char in given):
+        return None
+    if name in PLACES or any(place in simplified[max(0, start - 2):end + 2] for place in PLACES
+                              if len(place) >= 3):
+        return None
+    if _is_word(name, 5):
+        return None
+    if in_role(simplified, start, end):
+        return None
+    score = min(segmenter.given_name_count(char) for char in given)
+    cued = bool(_CUE_BEFORE.search(simplified[max(0, start - 6):start]))
+    if score < _RARE and not cued:
+        return None
+    certain = cued or (len(given) == 2 and score >= _NAMEISH) or (
+        len(given) == 1 and score >= 4 * _NAMEISH and segmenter.frequency(name) == 0
+        and _ends_a_phrase(simplified, end))
+    return start, end, "person", certain
+
+
+def _ends_a_phrase(simplified: str, end: int) -> bool:
+    """王五话 / 王五，: a two-character name is followed by speech, a particle or punctuation."""
+    following = simplified[end:end + 1]
+    return not following or following in set("话说讲同和及与在都也，。、；：！？,.;:!? )）")
