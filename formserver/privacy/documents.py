@@ -85,7 +85,7 @@ _DATE = (
 _BIRTH_CUE = (r"出生日期|出生年月日|出生年月|出生於|出生于|出生|出世|生日|生於|生于|"
               r"D\.?O\.?B\.?|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+on)?")
 _BIRTH_AFTER_CUE = re.compile(
-    rf"(?:{_BIRTH_CUE})\s*(?:是|係|系|為|为|:|：|on|-)?\s*(?:喺|在|於|于)?\s*(?P<date>{_DATE})",
+    rf"(?:{_BIRTH_CUE})[^0-9\n。，,;；]{{0,8}}?(?P<date>{_DATE})",
     re.IGNORECASE,
 )
 _BIRTH_BEFORE_CUE = re.compile(rf"(?P<date>{_DATE})\s*(?:出生|出世|生)(?!活|意|產|产|效)")

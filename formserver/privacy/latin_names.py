@@ -20,11 +20,11 @@ Candidate = tuple[int, int, str, bool]
 
 _WORD = r"(?:[A-Z][a-z]+(?:['’-][A-Za-z][a-z]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
 _TITLE = r"(?:Mr|Mrs|Ms|Miss|Mdm|Madam|Madame|Dr|Mister|Auntie|Aunty|Uncle|Sir)\.?"
-_TITLED = re.compile(rf"\b{_TITLE}\s+(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})")
+_TITLED = re.compile(rf"(?<![A-Za-z]){_TITLE}\s+(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})")
 _ENGLISH_CUES = (r"neighbou?rs?|tenants?|residents?|owners?|landlord|landlady|named|called|"
                  r"my name is|name\s*[:：]|witness|husband|wife|son|daughter|friend|signed")
 _CUED = re.compile(
-    rf"(?:\b(?:{_ENGLISH_CUES})\b[\s,:]*|(?:{'|'.join(CUES)})\s*[:：]?\s*)"
+    rf"(?:(?<![A-Za-z])(?:{_ENGLISH_CUES})(?![A-Za-z])[\s,:]*|(?:{'|'.join(CUES)})\s*[:：]?\s*)"
     rf"(?:{_TITLE}\s+)?(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})",
     re.IGNORECASE,
 )
@@ -107,8 +107,12 @@ def _end_of(matching: str, start: int, words: list[str]) -> int:
 
 @lru_cache(maxsize=1)
 def surname_spellings_all() -> frozenset[str]:
-    return frozenset(spelling.lower() for hong_kong, macau in OFFICIAL_SPELLINGS.values()
-                     for spelling in (*hong_kong, *macau) if " " not in spelling)
+    """Official Hong Kong and Macau spellings, Pinyin and Wade-Giles (Chen, Zhang, Chang)."""
+    official = {spelling.lower() for hong_kong, macau in OFFICIAL_SPELLINGS.values()
+                for spelling in (*hong_kong, *macau) if " " not in spelling}
+    mandarin = {spelling for surname in OFFICIAL_SPELLINGS if len(surname) == 1
+                for spelling in mandarin_spellings(segmenter.simplified(surname))}
+    return frozenset(official | mandarin)
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,9 @@ TITLES = (
     "先生", "太太", "小姐", "女士", "姑娘", "夫人", "伯伯", "伯母", "伯娘", "婆婆", "叔叔",
     "姨姨", "姨妈", "阿姨", "姐姐", "哥哥", "嫂嫂", "师奶", "老师", "医生", "老板娘", "老板",
     "公公", "爷爷", "奶奶", "婶婶", "妹妹", "老伯", "老太", "大叔", "大妈", "大哥", "大姐",
-    "律师", "议员", "校长", "姑姑", "婆", "伯", "叔", "姨", "姐", "哥", "嫂", "婶", "妹", "仔",
+    "律师", "议员", "校长", "姑姑", "大爷", "大娘", "大婶", "大嫂", "老太太", "老先生", "老太爷",
+    "姥姥", "外婆", "外公", "阿公", "阿婆", "嫲嫲", "妈妈", "爸爸", "阿婶", "同学", "老爷爷",
+    "婆", "伯", "叔", "姨", "姐", "哥", "嫂", "婶", "妹", "仔",
     "生", "太",
 )
 _TITLE = re.compile(
@@ -40,9 +42,13 @@ CUES = (
     "邻居", "邻舍", "住户", "业主", "租客", "户主", "楼上", "楼下", "隔壁", "隔篱", "对面",
     "对门", "同屋", "朋友", "亲戚", "丈夫", "老公", "老婆", "太太", "儿子", "女儿", "名叫",
     "叫做", "叫", "姓名", "名字", "签名", "联络人", "联系人", "证人", "目击者", "男子", "女子",
-    "租户", "房东", "业户", "街坊", "小朋友", "孩子", "婆婆", "伯伯", "名为", "称为",
+    "租户", "房东", "业户", "街坊", "小朋友", "孩子", "婆婆", "伯伯", "名为", "称为", "个仔",
+    "个女", "妻子", "爸爸", "妈妈", "阿妈", "阿爸", "孙子", "孙女", "外孙", "收件人", "寄件人",
+    "自称", "屋主", "单位主人", "同事", "家人", "弟弟", "妹妹", "哥哥", "姐姐", "前妻", "前夫",
 )
-_CUE_BEFORE = re.compile(rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫)?\s*$")
+_CUE_BEFORE = re.compile(
+    rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?\s*$"
+)
 
 # Hong Kong and Macau places whose names read like a person's (何文田 Ho Man Tin, 黃大仙).
 PLACES = frozenset(
@@ -147,7 +153,8 @@ def _full_names(simplified: str, covered: set[int]) -> Iterator[Candidate]:
             absolute = window_start + start
             if absolute in covered or window[start] not in SURNAMES:
                 continue
-            name_end = _name_end(window, spans, position)
+            cued = bool(_CUE_BEFORE.search(simplified[max(0, absolute - 6):absolute]))
+            name_end = _name_end(window, spans, position, cued)
             if name_end is None:
                 continue
             candidate = _judge(simplified, absolute, window_start + name_end)
@@ -155,38 +162,46 @@ def _full_names(simplified: str, covered: set[int]) -> Iterator[Candidate]:
                 yield candidate
 
 
-def _name_end(window: str, spans: list[tuple[int, int]], position: int) -> int | None:
+def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bool) -> int | None:
     """Where the name that starts with this word ends, or None if the word is not a name."""
     start, end = spans[position]
     word = window[start:end]
-    if len(word) >= 2:
-        new_word = segmenter.frequency(word) == 0 and len(word) <= 4  # mostly names
-        if not new_word and not (segmenter.tag(word).startswith("nr")
-                                 and segmenter.frequency(word) <= 300):
+    following = [window[a:b] for a, b in spans[position + 1:position + 3]]
+    if len(word) >= 3:
+        new_word = segmenter.frequency(word) == 0  # a word jieba's HMM found: mostly names
+        named = segmenter.tag(word).startswith("nr") and segmenter.frequency(word) <= 300
+        return end if len(word) <= 4 and (new_word or named) else None
+    if len(word) == 2:
+        # A surname and one more character (郑家, 吴国, 李家): unless a common word, the name
+        # may go on into the next word (郑家 + 豪成 → 郑家豪).
+        if segmenter.frequency(word) >= 1000 and not segmenter.tag(word).startswith("nr"):
             return None
-        if len(word) == 2 and position + 1 < len(spans):  # 郑家 + 豪(成): one more character
-            next_start, next_end = spans[position + 1]
-            char = window[next_start]
-            if (char not in _NOT_IN_A_GIVEN_NAME and segmenter.given_name_count(char) >= _NAMEISH
-                    and (next_end - next_start == 1
-                         or segmenter.frequency(window[next_start:next_end]) == 0)):
-                return end + 1
-        return end
+        if following and _continues_a_name(following[0]):
+            return end + 1
+        return end if segmenter.tag(word).startswith("nr") or cued or \
+            segmenter.frequency(word) == 0 else None
     # The surname alone: the given name is the next word (美玲) or the next one or two
     # characters that the dictionary has no word for (何/家/俊).
-    following = spans[position + 1:position + 3]
     if not following:
         return None
-    next_start, next_end = following[0]
-    next_word = window[next_start:next_end]
-    if len(next_word) == 2 and (segmenter.tag(next_word).startswith("nr")
-                                or segmenter.frequency(next_word) == 0):
-        return next_end
+    next_word = following[0]
+    if len(next_word) == 2 and (segmenter.tag(next_word).startswith("nr") or cued
+                                or segmenter.frequency(next_word) < 50):
+        return end + 2
     if len(next_word) == 1:
-        if len(following) > 1 and following[1][1] - following[1][0] == 1:
-            return following[1][1]
-        return next_end
+        if len(following) > 1 and len(following[1]) == 1 and _continues_a_name(following[1]):
+            return end + 2
+        return end + 1
+    if len(next_word) >= 3 and cued:
+        return end + 2
     return None
+
+
+def _continues_a_name(word: str) -> bool:
+    """The next word starts with a character of given names and is no common word itself."""
+    char = word[:1]
+    return (char not in _NOT_IN_A_GIVEN_NAME and segmenter.given_name_count(char) >= _NAMEISH
+            and (len(word) == 1 or segmenter.frequency(word) < 50))
 
 
 def _judge(simplified: str, start: int, end: int) -> Candidate | None:
@@ -206,7 +221,8 @@ def _judge(simplified: str, start: int, end: int) -> Candidate | None:
     cued = bool(_CUE_BEFORE.search(simplified[max(0, start - 6):start]))
     if score < _RARE and not cued:
         return None
-    certain = cued or (len(given) == 2 and score >= _NAMEISH) or (
+    best = max(segmenter.given_name_count(char) for char in given)
+    certain = cued or (len(given) == 2 and score >= 2 * _RARE and best >= _NAMEISH) or (
         len(given) == 1 and score >= 4 * _NAMEISH and segmenter.frequency(name) == 0
         and _ends_a_phrase(simplified, end))
     return start, end, "person", certain

@@ -63,11 +63,14 @@ def kept_values(keep: Iterable[str], region: str) -> tuple[frozenset[str], froze
     return frozenset(digits), frozenset(words)
 
 
+_COUNTRY_CODES = ("852", "853", "886", "86", "00852", "00853", "00886", "0086")
+
+
 def is_kept(text: str, digits: frozenset[str], words: frozenset[str]) -> bool:
     """Whether a finding's text is a kept number (in any spelling, with or without the country
     code) or a kept word."""
     if text.strip().casefold() in words:
         return True
     found = re.sub(r"[^0-9]", "", numerals_as_digits(text))
-    return bool(found) and any(found == kept or (found.endswith(kept) and len(found) - len(kept)
-                                                  <= 5 and len(kept) >= 7) for kept in digits)
+    return bool(found) and any(found == kept or found in {code + kept for code in _COUNTRY_CODES}
+                               for kept in digits)

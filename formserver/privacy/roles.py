@@ -15,6 +15,8 @@ ROLE_WORDS = (
     "司机", "园丁", "花王", "水电工", "电工", "工人", "承办商", "业委会", "业主委员会", "主席",
     "委员", "秘书", "司库", "当值", "值班", "负责人", "督导", "队长", "组长", "领班", "经理人",
     "总监", "大厦经理", "屋苑经理", "管业处", "服务中心", "客户服务", "护管员", "安全员",
+    "主委", "管委会", "管委", "总干事", "物管", "保全员", "保全", "警卫", "门卫", "门岗",
+    "值班员", "楼长", "居委会", "主任委员", "监委", "财委", "客服中心", "物业服务中心",
 )
 # A surname followed by one of these is a member of staff in role (张经理, 李主任).
 STAFF_TITLES = (
@@ -36,8 +38,11 @@ ENGLISH_ROLE_WORDS = (
     "management office", "the office", "engineer", "plumber", "electrician", "handyman",
 )
 _ENGLISH_ROLE = "|".join(sorted(map(re.escape, ENGLISH_ROLE_WORDS), key=len, reverse=True))
+# "the guard at the gate, Mr Tsai": a few words may come between the role and the name.
 _ENGLISH_ROLE_BEFORE = re.compile(
-    rf"\b(?:{_ENGLISH_ROLE})(?:'s)?(?:\s*[,:]|\s+(?:named|called))?\s*$", re.IGNORECASE
+    rf"(?<![A-Za-z])(?:{_ENGLISH_ROLE})(?:'s)?(?:(?:\s+[a-z]+){{0,4}}\s*[,:]|\s+(?:named|called))?"
+    r"\s*$",
+    re.IGNORECASE,
 )
 _ENGLISH_ROLE_AFTER = re.compile(
     rf"^\s*(?:[,(（]\s*|\s+)(?:is\s+|was\s+)?(?:the|a|an|our|one)?\s*(?:{_ENGLISH_ROLE})\b",
@@ -49,5 +54,5 @@ def in_role(simplified: str, start: int, end: int) -> bool:
     """Whether the name at simplified[start:end] is named with a staff role next to it."""
     return bool(_ROLE_BEFORE.search(simplified[max(0, start - 10):start])
                 or _ROLE_AFTER.match(simplified[end:end + 10])
-                or _ENGLISH_ROLE_BEFORE.search(simplified[max(0, start - 24):start])
+                or _ENGLISH_ROLE_BEFORE.search(simplified[max(0, start - 40):start])
                 or _ENGLISH_ROLE_AFTER.match(simplified[end:end + 24]))

@@ -34,6 +34,8 @@ Own = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
 # Kinds whose check digits make them certain even inside what looks like a reference number.
 _CHECKED = ("hkid", "cn_id", "tw_id", "card")
+# Kinds that a published number or address (keep) can be.
+_KEEPABLE = ("phone", "email", "number", "handle", "url", "account")
 _LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ \-]?[0-9]){6,}(?![0-9A-Za-z])")
 _DATE_OR_TIME = re.compile(r"^(?:19|20)[0-9]{2}[01][0-9][0-3][0-9](?:[0-2][0-9][0-5][0-9])?$")
 
@@ -69,8 +71,8 @@ def find_personal_data(text: str, *, region: str = "HK", own: Own = None,
         *_long_numbers(matching),
     ]
     kept_digits, kept_words = kept_values(keep, region)
-    others = [candidate for candidate in others
-              if not is_kept(matching[candidate[0]:candidate[1]], kept_digits, kept_words)]
+    others = [candidate for candidate in others if candidate[2] not in _KEEPABLE
+              or not is_kept(matching[candidate[0]:candidate[1]], kept_digits, kept_words)]
     protected = list(protected_spans(matching))
     candidates = [
         (start, end, kind, certain)

@@ -29,7 +29,8 @@ _FLAT = re.compile(
     re.IGNORECASE,
 )
 _FLAT_AFTER_FLOOR = re.compile(
-    r"(?:字樓|樓|楼|層|层|/\s*F|F)[\s,，]*(?P<flat>[A-Za-z]|[0-9]{1,2})(?![0-9A-Za-z座棟栋幢])",
+    r"(?:字樓|樓|楼|層|层|/\s*F|F)[\s,，]*(?:之|-)?\s*(?P<flat>[A-Za-z]|[0-9]{1,2})"
+    r"(?![0-9A-Za-z座棟栋幢])",
     re.IGNORECASE,
 )
 _FLOOR_AND_FLAT = re.compile(r"\b(?P<floor>[0-9]{1,3})\s*-?\s*(?P<flat>[A-Za-z])\b")
@@ -124,7 +125,9 @@ def unit_patterns(unit: str) -> list[str]:
     flat = _alternatives(*flats)
     end = r"(?![0-9A-Za-z座棟栋幢])"
     # A flat of digits needs the floor's word (12樓03室): 1203 alone is the room number below.
-    floor_word = rf"{_FLOOR_WORD}{_SEP}" if parsed.flat.isdigit() else rf"(?:{_FLOOR_WORD}{_SEP})?"
+    # Taiwan writes the flat after 之 (7樓之3, 7F-3).
+    floor_word = rf"{_FLOOR_WORD}{_SEP}(?:之{_SEP})?"
+    floor_word = floor_word if parsed.flat.isdigit() else rf"(?:{floor_word})?"
     floor_then_flat = (rf"{floor}{_SEP}{floor_word}(?:{_FLAT_WORD}{_SEP})?{flat}"
                        rf"(?:{_SEP}{_ROOM_WORD})?{end}{_NOT_A_QUANTITY}")
     flat_then_floor = rf"{_FLAT_WORD}{_SEP}{flat}{_SEP}{floor}{_SEP}{_FLOOR_WORD}\b"
