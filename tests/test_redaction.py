@@ -185,7 +185,8 @@ def test_find_personal_data_reports_spans_and_kinds_in_text_order():
 
 def test_marked_segments_put_the_redacted_text_together_with_each_placeholders_kind():
     segments = marked_segments("請致電 9123 4567，或電郵 a@b.hk。")
-    assert "".join(piece for piece, _ in segments) == "請致電 〔電話已隱藏〕，或電郵 〔電郵已隱藏〕。"
+    redacted = "請致電 〔電話已隱藏〕，或電郵 〔電郵已隱藏〕。"
+    assert "".join(piece for piece, _ in segments) == redacted
     assert [kind for _, kind in segments] == [None, "phone", None, "email", None]
 
 

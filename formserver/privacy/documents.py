@@ -88,10 +88,14 @@ _BIRTH_AFTER_CUE = re.compile(
     rf"(?:{_BIRTH_CUE})[^0-9\n。，,;；]{{0,8}}?(?P<date>{_DATE})",
     re.IGNORECASE,
 )
-_BIRTH_BEFORE_CUE = re.compile(rf"(?P<date>{_DATE})\s*(?:出生|出世|生)(?!活|意|產|产|效)")
+_BIRTH_AFTER_DATE = re.compile(r"出生|出世|生(?!活|意|產|产|效|病|氣|气|日)")
+_DATE_BEFORE = re.compile(rf"(?P<date>{_DATE})\s*$")
 
 
 def find_birth_dates(matching: str) -> Iterator[Candidate]:
-    for pattern in (_BIRTH_AFTER_CUE, _BIRTH_BEFORE_CUE):
-        for found in pattern.finditer(matching):
-            yield found.start("date"), found.end("date"), "birth_date", True
+    for found in _BIRTH_AFTER_CUE.finditer(matching):
+        yield found.start("date"), found.end("date"), "birth_date", True
+    for cue in _BIRTH_AFTER_DATE.finditer(matching):  # 1985年6月15日出生
+        start = max(0, cue.start() - 24)
+        if date := _DATE_BEFORE.search(matching, start, cue.start()):
+            yield date.start("date"), date.end("date"), "birth_date", True

@@ -22,7 +22,10 @@ _HANDLE_AFTER_CUE = re.compile(
 )
 _AT_HANDLE = re.compile(r"(?<![A-Za-z0-9._%+\-@])@(?P<handle>[A-Za-z_][A-Za-z0-9_.]{2,29})"
                         r"(?![A-Za-z0-9@])(?!\.[A-Za-z]{2,}\b)")
-_COMMON_WORDS = frozenset(["group", "chat", "call", "video", "message", "me", "him", "her", "them", "us", "you", "the", "and", "or", "to", "please", "id", "account", "number"])
+_COMMON_WORDS = frozenset((
+    "group", "chat", "call", "video", "message", "me", "him", "her", "them", "us", "you",
+    "the", "and", "or", "to", "please", "id", "account", "number",
+))
 
 
 def find_handles(matching: str) -> Iterator[Candidate]:
@@ -58,6 +61,8 @@ _PERSONAL_QUERY = re.compile(
 
 
 def find_urls(matching: str) -> Iterator[Candidate]:
+    if "/" not in matching and "www." not in matching.lower():
+        return
     for found in _URL.finditer(matching):
         url = found.group().rstrip(".,;:!?)]}")
         host_and_path = re.sub(r"^(?:https?://)?", "", url, flags=re.IGNORECASE)

@@ -47,8 +47,11 @@ def own_values(matching: str, own: Mapping[str, str], region: str,
                simplified: str) -> Iterator[tuple[int, int, str, bool]]:
     """Spans of the resident's own values in the matching copy of a text."""
     numerals = numerals_as_digits(matching)
+    has_latin = re.search(r"[A-Za-z]", matching) is not None
     for kind, value in own.items():
-        for pattern, needs_check in _patterns(kind, value, region):
+        for pattern, needs_check, latin in _patterns(kind, value, region):
+            if latin and not has_latin:
+                continue
             copy = numerals if kind == "phone" else matching
             for found in pattern.finditer(copy):
                 start, end = found.span()
@@ -61,20 +64,25 @@ def own_values(matching: str, own: Mapping[str, str], region: str,
 
 
 @lru_cache(maxsize=64)
-def _patterns(kind: str, value: str, region: str) -> tuple[tuple[re.Pattern, bool], ...]:
+def _patterns(kind: str, value: str, region: str) -> tuple[tuple[re.Pattern, bool, bool], ...]:
     """Compiled patterns, each with whether a match must be checked against its context (a
-    surname with a title may be a member of staff; a given name may be part of a word)."""
+    surname with a title may be a member of staff; a given name may be part of a word) and
+    whether it needs Latin letters in the text (a romanised name)."""
     value = for_matching(value)
+    latin: list[str] = []
     if kind == "name":
-        plain, checked = _name_patterns(value)
+        plain, checked, latin = _name_patterns(value)
     elif kind == "unit":
         plain, checked = unit_patterns(value), []
     elif kind == "phone":
         plain, checked = _phone_patterns(value, region), []
     else:
         plain, checked = _email_patterns(value), []
-    return tuple((re.compile(pattern, re.IGNORECASE), False) for pattern in plain) + tuple(
-        (re.compile(pattern, re.IGNORECASE), True) for pattern in checked)
+    return tuple((re.compile(pattern, re.IGNORECASE), needs_check, needs_latin)
+                 for patterns, needs_check, needs_latin in ((plain, False, False),
+                                                            (checked, True, False),
+                                                            (latin, False, True))
+                 for pattern in patterns)
 
 
 def _inside_a_word(simplified: str, start: int, end: int) -> bool:
@@ -101,8 +109,9 @@ def _han_run(chars: str) -> str:
     return r"\s*".join(map(_char_class, chars))
 
 
-def _name_patterns(name: str) -> tuple[list[str], list[str]]:
-    plain, checked = [], []
+def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
+    """Patterns of Chinese characters; the same that need checking; patterns of letters."""
+    plain, checked, letters = [], [], []
     han = "".join(char for char in name if is_han(char))
     words = re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", "".join(" " if is_han(c) else c for c in name))
     latin = rf"(?<!{_LATIN})(?:{{}})(?!{_LATIN})"
@@ -123,20 +132,22 @@ def _name_patterns(name: str) -> tuple[list[str], list[str]]:
         roman_given = given_name_pattern(given) if given else ""
         forms = [rf"{_TITLE_BEFORE}{roman_surname}"]
         if roman_given:
-            forms += [rf"{roman_surname}[\s,.\-]*{roman_given}", rf"{roman_given}[\s,.\-]*{roman_surname}"]
+            forms += [rf"{roman_surname}[\s,.\-]*{roman_given}",
+                      rf"{roman_given}[\s,.\-]*{roman_surname}"]
             if len(given) >= 2:
                 forms.append(roman_given)
         forms += [rf"{re.escape(word)}[\s,]+{roman_surname}" for word in words if len(word) >= 3]
-        plain += [latin.format(form) for form in forms]
+        letters += [latin.format(form) for form in forms]
     # Latin words typed in the field: in their order and with the surname last (Chan Tai Man,
     # Tai Man Chan), with spaces, hyphens or nothing between them.
     if len(words) >= 2 or (words and len(words[0]) >= 4):
         orders = [words, words[1:] + words[:1]] if len(words) > 1 else [words]
         for order in orders:
             body = r"[\s.,·-]*".join(r"[\s-]*".join(map(re.escape, word)) for word in order)
-            plain.append(latin.format(body))
-        plain += [latin.format(rf"{_TITLE_BEFORE}{re.escape(word)}") for word in words[:1] + words[-1:]]
-    return plain, checked
+            letters.append(latin.format(body))
+        letters += [latin.format(rf"{_TITLE_BEFORE}{re.escape(word)}")
+                    for word in words[:1] + words[-1:]]
+    return plain, checked, letters
 
 
 def _phone_patterns(phone: str, region: str) -> list[str]:

@@ -20,18 +20,33 @@ Candidate = tuple[int, int, str, bool]
 
 _WORD = r"(?:[A-Z][a-z]+(?:['’-][A-Za-z][a-z]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
 _TITLE = r"(?:Mr|Mrs|Ms|Miss|Mdm|Madam|Madame|Dr|Mister|Auntie|Aunty|Uncle|Sir)\.?"
-_TITLED = re.compile(rf"(?<![A-Za-z]){_TITLE}\s+(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})")
+_TITLE_BEFORE = re.compile(rf"(?<![A-Za-z]){_TITLE}\s+$")
 _ENGLISH_CUES = (r"neighbou?rs?|tenants?|residents?|owners?|landlord|landlady|named|called|"
                  r"my name is|name\s*[:：]|witness|husband|wife|son|daughter|friend|signed")
-_CUED = re.compile(
+_CUE_BEFORE = re.compile(
     rf"(?:(?<![A-Za-z])(?:{_ENGLISH_CUES})(?![A-Za-z])[\s,:]*|(?:{'|'.join(CUES)})\s*[:：]?\s*)"
-    rf"(?:{_TITLE}\s+)?(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})",
+    rf"(?:{_TITLE}\s+)?$",
     re.IGNORECASE,
 )
-_WORDS = re.compile(rf"(?<![A-Za-z]){_WORD}(?:[ \t]+{_WORD}){{1,3}}(?![A-Za-z])")
+# One to four capitalised words (Wong Siu Ming, CHAN TAI MAN, Siu-ming).
+_WORDS = re.compile(rf"(?<![A-Za-z]){_WORD}(?:[ \t]+{_WORD}){{0,3}}(?![A-Za-z])")
 
 # Words that start sentences or name things, never people: they end a name.
-STOP_WORDS = frozenset(["the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "from", "with", "by", "is", "was", "are", "were", "be", "been", "has", "have", "had", "it", "its", "this", "that", "these", "those", "he", "she", "they", "we", "i", "you", "my", "our", "your", "his", "her", "their", "me", "him", "them", "us", "who", "which", "block", "flat", "floor", "tower", "estate", "road", "street", "avenue", "lane", "path", "building", "lift", "lobby", "office", "management", "committee", "hong", "kong", "macau", "china", "taiwan", "kowloon", "new", "territories", "island", "police", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "dear", "regards", "thanks", "thank", "please", "sir", "madam", "mr", "mrs", "ms", "miss", "dr", "also", "but", "not", "no", "yes", "so", "if", "when", "then", "there", "here", "what", "why", "how", "all", "any", "security", "guard", "manager", "staff", "cleaner", "owner", "owners", "resident", "residents", "tenant", "neighbour", "neighbor"])
+STOP_WORDS = frozenset((
+    "the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "from", "with", "by",
+    "is", "was", "are", "were", "be", "been", "has", "have", "had", "it", "its", "this",
+    "that", "these", "those", "he", "she", "they", "we", "i", "you", "my", "our", "your",
+    "his", "her", "their", "me", "him", "them", "us", "who", "which", "block", "flat", "floor",
+    "tower", "estate", "road", "street", "avenue", "lane", "path", "building", "lift", "lobby",
+    "office", "management", "committee", "hong", "kong", "macau", "china", "taiwan", "kowloon",
+    "new", "territories", "island", "police", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december", "dear", "regards",
+    "thanks", "thank", "please", "sir", "madam", "mr", "mrs", "ms", "miss", "dr", "also",
+    "but", "not", "no", "yes", "so", "if", "when", "then", "there", "here", "what", "why",
+    "how", "all", "any", "security", "guard", "manager", "staff", "cleaner", "owner", "owners",
+    "resident", "residents", "tenant", "neighbour", "neighbor",
+))
 
 # Districts and places that read like romanised names.
 PLACES = frozenset(name.lower() for name in """
@@ -48,26 +63,37 @@ Wong Tai Sin Temple|Lo Fu Ngam|Sai Ying Pun|Kennedy Town|Shek O|Stanley|Repulse 
 
 
 def find_latin_names(matching: str, simplified: str) -> Iterator[Candidate]:
-    for pattern, certain in ((_TITLED, True), (_CUED, True)):
-        for found in pattern.finditer(matching):
-            start, end = _name_words(matching, found.start("name"), found.end("name"))
-            if pattern is _TITLED:
-                start = found.start()
-            if start < end and not in_role(simplified, start, end) and not _is_place(
-                    matching[start:end]):
-                yield start, end, "person", certain
     for found in _WORDS.finditer(matching):
-        candidate = _romanised_name(matching, *found.span())
+        start, end = _name_words(matching, *found.span())
+        if start >= end:
+            continue
+        before = matching[max(0, start - 24):start]
+        title = _TITLE_BEFORE.search(before)
+        if title and not _is_place(matching[start:end]):
+            candidate = (start - len(title.group()), end, "person", True)
+        elif _CUE_BEFORE.search(before) and not _is_place(matching[start:end]):
+            candidate = (start, end, "person", True)
+        else:
+            candidate = _romanised_name(matching, start, end)
         if candidate and not in_role(simplified, candidate[0], candidate[1]):
             yield candidate
 
 
 def _name_words(matching: str, start: int, end: int) -> tuple[int, int]:
-    """The name without the stop words that the pattern swallowed (Mr Chan And ...)."""
-    for word in re.finditer(r"\S+", matching[start:end]):
-        if word.group().lower().strip(".,") in STOP_WORDS:
-            return start, start + word.start() - 1 if word.start() else start
-    return start, end
+    """The words without the stop words around them (The ... , Mr Chan And ...) and at most
+    three of them."""
+    words = list(re.finditer(r"\S+", matching[start:end]))
+    while words and words[0].group().lower() in STOP_WORDS:
+        words.pop(0)
+    kept = []
+    for word in words:
+        if word.group().lower() in STOP_WORDS:
+            break
+        kept.append(word)
+    kept = kept[:3]
+    if not kept:
+        return start, start
+    return start + kept[0].start(), start + kept[-1].end()
 
 
 def _is_place(words: str) -> bool:
@@ -76,10 +102,6 @@ def _is_place(words: str) -> bool:
 
 def _romanised_name(matching: str, start: int, end: int) -> Candidate | None:
     words = matching[start:end].split()
-    while words and words[0].lower() in STOP_WORDS:
-        start += len(words[0]) + 1
-        words = words[1:]
-    words = [word for word in words if word.lower() not in STOP_WORDS][:3]
     if len(words) < 2 or _is_place(" ".join(words)):
         return None
     lowered = [word.lower() for word in words]
@@ -92,17 +114,9 @@ def _romanised_name(matching: str, start: int, end: int) -> Candidate | None:
     if not all(part in given_name_syllables() for part in syllables):
         # An English given name before the surname (Peter Chan) is a name, less surely.
         if surname_last and len(words) == 2 and words[0][0].isupper() and words[0][1:].islower():
-            return start, _end_of(matching, start, words), "person", False
+            return start, end, "person", False
         return None
-    certain = len(syllables) >= 2
-    return start, _end_of(matching, start, words), "person", certain
-
-
-def _end_of(matching: str, start: int, words: list[str]) -> int:
-    position = start
-    for word in words:
-        position = matching.index(word, position) + len(word)
-    return position
+    return start, end, "person", len(syllables) >= 2
 
 
 @lru_cache(maxsize=1)

@@ -35,7 +35,9 @@ _TITLE = re.compile(
     rf"(?P<surname>{_SURNAME})(?P<title>{'|'.join(TITLES)})"
     rf"(?!{'|'.join(map(re.escape, STAFF_TITLES))})"
 )
-_PREFIXED = re.compile(rf"(?<![老小阿])(?:老|小)(?P<surname>{_SURNAME})|阿(?P<given>[\u4e00-\u9fff])")
+_PREFIXED = re.compile(
+    rf"(?<![老小阿])(?:老|小)(?P<surname>{_SURNAME})|阿(?P<given>[\u4e00-\u9fff])"
+)
 _NOT_A_NICKNAME = set("姨伯婆叔婶公嫲爷妈爸哥姐妹仔女嫂婆拉门里富根胶斯尔姆弥飞谁边也")
 
 CUES = (
@@ -51,11 +53,20 @@ _CUE_BEFORE = re.compile(
 )
 
 # Hong Kong and Macau places whose names read like a person's (何文田 Ho Man Tin, 黃大仙).
-PLACES = frozenset(
-    ["何文田", "黄大仙", "马鞍山", "大埔", "沙田", "将军澳", "观塘", "荃湾", "屯门", "元朗", "天水围", "上水", "粉岭", "西贡", "葵涌", "青衣", "柴湾", "筲箕湾", "太古", "九龙塘", "土瓜湾", "红磡", "蓝田", "油塘", "油麻地", "旺角", "深水埗", "长沙湾", "荔枝角", "石硖尾", "乐富", "黄埔", "鲤鱼门", "湾仔", "上环", "中环", "西环", "铜锣湾", "北角", "鲗鱼涌", "香港仔", "鸭脷洲", "薄扶林", "跑马地", "东涌", "马湾", "氹仔", "路环", "路氹", "黑沙环", "祐汉", "下环", "南湾", "新口岸", "高士德", "林茂塘", "望厦", "石排湾", "关闸", "何贤", "罗便臣", "冯秉芬", "周大福", "司徒拔", "高街", "林士", "马头围", "马头涌", "何东", "黄竹坑", "田湾", "石澳", "赤柱", "浅水湾", "东方", "方面", "马上"]
-)
+PLACES = frozenset((
+    "何文田", "黄大仙", "马鞍山", "大埔", "沙田", "将军澳", "观塘", "荃湾", "屯门",
+    "元朗", "天水围", "上水", "粉岭", "西贡", "葵涌", "青衣", "柴湾", "筲箕湾",
+    "太古", "九龙塘", "土瓜湾", "红磡", "蓝田", "油塘", "油麻地", "旺角", "深水埗",
+    "长沙湾", "荔枝角", "石硖尾", "乐富", "黄埔", "鲤鱼门", "湾仔", "上环", "中环",
+    "西环", "铜锣湾", "北角", "鲗鱼涌", "香港仔", "鸭脷洲", "薄扶林", "跑马地",
+    "东涌", "马湾", "氹仔", "路环", "路氹", "黑沙环", "祐汉", "下环", "南湾",
+    "新口岸", "高士德", "林茂塘", "望厦", "石排湾", "关闸", "何贤", "罗便臣",
+    "冯秉芬", "周大福", "司徒拔", "高街", "林士", "马头围", "马头涌", "何东",
+    "黄竹坑", "田湾", "石澳", "赤柱", "浅水湾", "东方", "方面", "马上",
+))
 # Words that never end a given name: particles, pronouns, common verbs of reported speech.
-_NOT_IN_A_GIVEN_NAME = set("的了和同都在是说话讲去来有冇唔咗嘅喺佢我你他她们这那个就也又还及与或把被")
+_NOT_IN_A_GIVEN_NAME = set("的了和同都在是说话讲去来有冇唔咗嘅喺佢"
+                           "我你他她们这那个就也又还及与或把被")
 
 # What often follows a name: a conjunction, reported speech, punctuation.
 _AFTER_A_NAME = set("和同及与话说讲都也就，。、；：！？,.;:!?)）")
@@ -129,18 +140,34 @@ def _prefixed_names(simplified: str) -> Iterator[Candidate]:
             yield start, end, "person", certain
 
 
+_SURNAME_CHAR = re.compile("[" + "".join(sorted({char for name in SURNAMES for char in name[:1]}))
+                           + "]")
+
+
+def _may_start_a_name(simplified: str, index: int) -> bool:
+    """A surname character that a name may start with: a Chinese character follows, and it is
+    not part of a word seen very often (关于, 方面, 如何, 马上)."""
+    if not "\u4e00" <= simplified[index + 1:index + 2] <= "\u9fff":
+        return False
+    return not any(_is_word(word, 500) for word in (simplified[index:index + 2],
+                                                    simplified[max(0, index - 1):index + 1])
+                   if len(word) == 2)
+
+
 def _windows(simplified: str, covered: set[int]) -> Iterator[tuple[int, int]]:
     """Stretches of text around each surname that no title has claimed, merged."""
     window_start = window_end = -1
-    for index, char in enumerate(simplified):
-        if char in SURNAMES and index not in covered:
-            start, end = max(0, index - 3), min(len(simplified), index + 6)
-            if start <= window_end:
-                window_end = end
-                continue
-            if window_end > window_start:
-                yield window_start, window_end
-            window_start, window_end = start, end
+    for found in _SURNAME_CHAR.finditer(simplified):
+        index = found.start()
+        if index in covered or not _may_start_a_name(simplified, index):
+            continue
+        start, end = max(0, index - 3), min(len(simplified), index + 6)
+        if start <= window_end:
+            window_end = end
+            continue
+        if window_end > window_start:
+            yield window_start, window_end
+        window_start, window_end = start, end
     if window_end > window_start:
         yield window_start, window_end
 
@@ -149,7 +176,7 @@ def _full_names(simplified: str, covered: set[int]) -> Iterator[Candidate]:
     for window_start, window_end in _windows(simplified, covered):
         window = simplified[window_start:window_end]
         spans = segmenter.words(window)
-        for position, (start, end) in enumerate(spans):
+        for position, (start, _) in enumerate(spans):
             absolute = window_start + start
             if absolute in covered or window[start] not in SURNAMES:
                 continue

@@ -30,8 +30,10 @@ _CAR_CUE = re.compile(r"車|车|泊|plate|vehicle|car\b|cars\b|reg\.? ?no|的士
 _CUE_DISTANCE = 24
 # Car park levels, parking spaces and car models that have the shape of a plate.
 _LEVEL = re.compile(r"^(?:LG|UG|GF|RF|MF|CP|PL|BF|LB)\s?[0-9]{1,2}$", re.IGNORECASE)
-_SPACE_BEFORE = re.compile(r"(?:車位|车位|泊位|車格|space|bay|lot|level|層|层|樓|楼|floor|編號|编号)"
-                           r"[\s:：#號号]{0,3}$", re.IGNORECASE)
+_SPACE_BEFORE = re.compile(
+    r"(?:車位|车位|泊位|車格|space|bay|lot|level|層|层|樓|楼|floor|編號|编号)[\s:：#號号]{0,3}$",
+    re.IGNORECASE,
+)
 _MODEL_BEFORE = re.compile(
     r"(?:Model|Mazda|Toyota|Honda|Lexus|BMW|Benz|Mercedes|Tesla|Audi|Volvo|Nissan|Infiniti|"
     r"Hyundai|Kia|BYD|VW|Volkswagen|Porsche|Subaru|Mitsubishi|Ford|比亞迪|比亚迪|萬事得|万事得|"

@@ -5,7 +5,8 @@ contract and invoice numbers, the placeholders themselves, and the numbers the p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from functools import lru_cache
 
 from .matching import PLACEHOLDER, numerals_as_digits
 
@@ -48,22 +49,24 @@ def protected_spans(matching: str) -> Iterator[tuple[int, int]]:
             yield found.span("code")
 
 
-def kept_values(keep: Iterable[str], region: str) -> tuple[frozenset[str], frozenset[str]]:
-    """The digits of kept numbers, and kept words (an office email), from the caller's keep and
-    the region's public numbers. A value's 〔示例〕 mark (site.toml's placeholders) is ignored."""
+_COUNTRY_CODES = ("852", "853", "886", "86", "00852", "00853", "00886", "0086")
+
+
+@lru_cache(maxsize=64)
+def kept_values(keep: tuple[str, ...], region: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The digits of kept numbers (with and without a country code), and kept words (an office
+    email), from the caller's keep and the region's public numbers. A value's 〔示例〕 mark
+    (site.toml's placeholders) is ignored."""
     values = [*PUBLIC_NUMBERS.get(region, ()), *COMMON_PUBLIC_NUMBERS, *keep]
     digits, words = set(), set()
     for value in values:
         value = value.replace("〔示例〕", "").strip()
         value_digits = re.sub(r"[^0-9]", "", numerals_as_digits(value))
         if len(value_digits) >= 3 and not re.search(r"[A-Za-z@]", value):
-            digits.add(value_digits)
+            digits |= {value_digits, *(code + value_digits for code in _COUNTRY_CODES)}
         elif value:
             words.add(value.casefold())
     return frozenset(digits), frozenset(words)
-
-
-_COUNTRY_CODES = ("852", "853", "886", "86", "00852", "00853", "00886", "0086")
 
 
 def is_kept(text: str, digits: frozenset[str], words: frozenset[str]) -> bool:
@@ -71,6 +74,4 @@ def is_kept(text: str, digits: frozenset[str], words: frozenset[str]) -> bool:
     code) or a kept word."""
     if text.strip().casefold() in words:
         return True
-    found = re.sub(r"[^0-9]", "", numerals_as_digits(text))
-    return bool(found) and any(found == kept or found in {code + kept for code in _COUNTRY_CODES}
-                               for kept in digits)
+    return re.sub(r"[^0-9]", "", numerals_as_digits(text)) in digits

@@ -28,7 +28,9 @@ _ROLE = "|".join(sorted(map(re.escape, ROLE_WORDS), key=len, reverse=True))
 # The role right before the name: 保安员陈先生, 管理处的李小姐, 清洁工人黄姐, 经理：张先生.
 _ROLE_BEFORE = re.compile(rf"(?:{_ROLE})(?:[的嘅之\s:：]|叫|名叫|称为|姓)?\s*$")
 # ... or right after it: 陈先生（保安员）, 李小姐是管理员, 黄姐系清洁工.
-_ROLE_AFTER = re.compile(rf"^\s*(?:[（(]|是|系|係|做|当|为)?\s*(?:一名|一位|一个|个|名)?(?:{_ROLE})")
+_ROLE_AFTER = re.compile(
+    rf"^\s*(?:[（(]|是|系|係|做|当|为)?\s*(?:一名|一位|一个|个|名)?(?:{_ROLE})"
+)
 
 ENGLISH_ROLE_WORDS = (
     "security guard", "guard", "security", "caretaker", "manager", "property manager",
@@ -44,6 +46,7 @@ _ENGLISH_ROLE_BEFORE = re.compile(
     r"\s*$",
     re.IGNORECASE,
 )
+_HAS_LETTERS = re.compile("[A-Za-z]{3}")
 _ENGLISH_ROLE_AFTER = re.compile(
     rf"^\s*(?:[,(（]\s*|\s+)(?:is\s+|was\s+)?(?:the|a|an|our|one)?\s*(?:{_ENGLISH_ROLE})\b",
     re.IGNORECASE,
@@ -52,7 +55,9 @@ _ENGLISH_ROLE_AFTER = re.compile(
 
 def in_role(simplified: str, start: int, end: int) -> bool:
     """Whether the name at simplified[start:end] is named with a staff role next to it."""
-    return bool(_ROLE_BEFORE.search(simplified[max(0, start - 10):start])
-                or _ROLE_AFTER.match(simplified[end:end + 10])
-                or _ENGLISH_ROLE_BEFORE.search(simplified[max(0, start - 40):start])
-                or _ENGLISH_ROLE_AFTER.match(simplified[end:end + 24]))
+    if _ROLE_BEFORE.search(simplified, max(0, start - 10), start) or _ROLE_AFTER.match(
+            simplified[end:end + 10]):
+        return True
+    before, after = simplified[max(0, start - 40):start], simplified[end:end + 24]
+    return bool(_HAS_LETTERS.search(before) and _ENGLISH_ROLE_BEFORE.search(before)
+                or _HAS_LETTERS.search(after) and _ENGLISH_ROLE_AFTER.match(after))

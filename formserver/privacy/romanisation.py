@@ -9,14 +9,17 @@ below; surnames take their official spellings from surnames.py.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 
 import opencc
-import pypinyin
-import ToJyutping
 
 from .surnames import OFFICIAL_SPELLINGS
+
+# Characters are read one by one, so pypinyin's phrase dictionary (45 MB in memory) is not
+# needed; it reads this variable when first imported. Both packages are imported on first use.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
 
 _TO_TRADITIONAL = opencc.OpenCC("s2hk")
 
@@ -74,6 +77,8 @@ def _spellings_of(syllable: str, initials: dict, finals: dict) -> set[str]:
 @lru_cache(maxsize=4096)
 def cantonese_spellings(char: str) -> frozenset[str]:
     """Hong Kong and Macau spellings of every Cantonese reading of one character."""
+    import ToJyutping
+
     [(_, readings)] = ToJyutping.get_jyutping_candidates(char) or [(char, [])]
     spellings: set[str] = set()
     for reading in readings or ():
@@ -86,6 +91,8 @@ def cantonese_spellings(char: str) -> frozenset[str]:
 @lru_cache(maxsize=4096)
 def mandarin_spellings(char: str) -> frozenset[str]:
     """Hanyu Pinyin (lü as lü, lu, lv, lyu) and Wade-Giles without apostrophes."""
+    import pypinyin
+
     spellings: set[str] = set()
     for style in (pypinyin.Style.NORMAL, pypinyin.Style.WADEGILES):
         for reading in pypinyin.pinyin(char, style=style, heteronym=True)[0]:

@@ -26,6 +26,8 @@ _to_simplified = opencc.OpenCC("t2s")
 
 def _load():
     global _tokenizer, _tags
+    if _tokenizer is not None:
+        return _tokenizer
     with _lock:
         if _tokenizer is not None:
             return _tokenizer
@@ -33,17 +35,29 @@ def _load():
             # jieba 0.42 imports pkg_resources, which newer setuptools marks as deprecated.
             warnings.simplefilter("ignore", DeprecationWarning)
             import jieba
-            import jieba.posseg  # reads the dictionary's tags
         jieba.setLogLevel(logging.WARNING)  # it logs every load at DEBUG on its own handler
         # The prefix dictionary is cached in the temporary folder (the service's own, with
         # systemd's PrivateTmp), which makes later loads about twice as fast.
         jieba.dt.initialize()
-        _tags = jieba.posseg.dt.word_tag_tab
+        _tags = _read_tags(jieba.dt)
         for word, word_tag in _tags.items():
-            if word_tag in ("nr", "nrfg", "nrt") and len(word) == 3 and word[0] in SIMPLIFIED_SURNAMES:
+            if word_tag.startswith("nr") and len(word) == 3 and word[0] in SIMPLIFIED_SURNAMES:
                 _given_name_chars.update(word[1:])
         _tokenizer = jieba.dt
         return _tokenizer
+
+
+def _read_tags(tokenizer) -> dict[str, str]:
+    """The dictionary's tags of person names (nr...), adjectives (a...) and adverbs (d...): the
+    only ones asked about, a quarter of the dictionary (jieba.posseg would hold all of it)."""
+    tags = {}
+    with tokenizer.get_dict_file() as lines:
+        for line in lines:
+            parts = line.decode("utf-8").split()
+            if len(parts) == 3 and parts[2][:1] in ("n", "a", "d") and (
+                    parts[2][:1] != "n" or parts[2].startswith("nr")):
+                tags[parts[0]] = parts[2]
+    return tags
 
 
 def preload() -> None:
@@ -65,7 +79,8 @@ def simplified(text: str) -> str:
     return "".join(map(_simplified_char, text))
 
 
-def words(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=4096)
+def words(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) of each word of a Simplified text, found by jieba with its HMM for words
     missing from the dictionary (mostly names)."""
     tokenizer = _load()
@@ -73,16 +88,17 @@ def words(text: str) -> list[tuple[int, int]]:
     for word in tokenizer.cut(text, HMM=True):
         spans.append((position, position + len(word)))
         position += len(word)
-    return spans
+    return tuple(spans)
 
 
 def frequency(word: str) -> int:
     """How often the dictionary saw the word (0 if it is not a word there)."""
-    return _load().FREQ.get(word, 0) or 0
+    return (_tokenizer or _load()).FREQ.get(word, 0) or 0
 
 
 def tag(word: str) -> str:
-    """jieba's part-of-speech tag of a dictionary word (nr: a person's name), or ""."""
+    """jieba's part-of-speech tag of a dictionary word if it is a person's name (nr...), an
+    adjective (a...) or an adverb (d...); otherwise ""."""
     _load()
     return _tags.get(word, "")
 

@@ -201,5 +201,5 @@ COMPOUND_SURNAMES = tuple(surname for surname in OFFICIAL_SPELLINGS if len(surna
 
 _TO_SIMPLIFIED = opencc.OpenCC("t2s")
 # Both scripts, for matching text of either: 陳 and 陈, 歐陽 and 欧阳.
-SURNAMES = frozenset(OFFICIAL_SPELLINGS) | {_TO_SIMPLIFIED.convert(name) for name in OFFICIAL_SPELLINGS}
 SIMPLIFIED_SURNAMES = frozenset(_TO_SIMPLIFIED.convert(name) for name in OFFICIAL_SPELLINGS)
+SURNAMES = frozenset(OFFICIAL_SPELLINGS) | SIMPLIFIED_SURNAMES

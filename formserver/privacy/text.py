@@ -14,6 +14,7 @@ who may tick it to hide it (``also``). The finders, one module per kind of data:
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -23,7 +24,7 @@ from .contacts import find_emails, find_phones, is_amount
 from .documents import find_birth_dates, find_documents
 from .handles import find_handles, find_urls
 from .identity import own_mapping, own_values
-from .latin_names import find_latin_names
+from .latin_names import find_latin_names, given_name_syllables
 from .matching import PLACEHOLDER, PLACEHOLDERS, REGIONS, Finding, for_matching
 from .names import find_chinese_names
 from .payments import find_payment_numbers
@@ -70,7 +71,7 @@ def find_personal_data(text: str, *, region: str = "HK", own: Own = None,
         *find_other_flats(matching),
         *_long_numbers(matching),
     ]
-    kept_digits, kept_words = kept_values(keep, region)
+    kept_digits, kept_words = kept_values(tuple(keep), region)
     others = [candidate for candidate in others if candidate[2] not in _KEEPABLE
               or not is_kept(matching[candidate[0]:candidate[1]], kept_digits, kept_words)]
     protected = list(protected_spans(matching))
@@ -82,6 +83,13 @@ def find_personal_data(text: str, *, region: str = "HK", own: Own = None,
     ]
     return [Finding(start, end, kind, certain, text[start:end])
             for start, end, kind, certain in _without_overlaps(candidates)]
+
+
+def preload() -> None:
+    """Load the segmenter's dictionary and the romanisation tables now (about 3 s), e.g. in a
+    worker before its first request; otherwise the first redaction in a process does it."""
+    segmenter.preload()
+    given_name_syllables()
 
 
 def possible_personal_data(text: str, *, region: str = "HK", own: Own = None,
@@ -97,16 +105,55 @@ def redact_text(text: str, *, region: str = "HK", own: Own = None, keep: Iterabl
     occurrence of each of `also` (words the resident ticked on the review page) too."""
     own = own_mapping(own)
     also = tuple(word for word in also if word and word.strip())
+    findings = [finding for finding in find_personal_data(text, region=region, own=own, keep=keep)
+                if finding.certain]
+    findings = _merged(findings, list(_also_findings(text, also, region, own, keep)))
     # A replacement can make a new identifier visible (a neighbour that was glued to a letter),
-    # so repeat until nothing is found. Every round turns text into placeholders, so it ends.
-    while True:
-        findings = [finding for finding in find_personal_data(text, region=region, own=own,
-                                                               keep=keep) if finding.certain]
-        findings = _merged(findings, list(_also_findings(text, also, region, own, keep)))
-        if not findings:
-            return text
-        for finding in reversed(findings):
-            text = text[:finding.start] + finding.placeholder + text[finding.end:]
+    # so look again around each replacement until nothing is found there. Every round turns
+    # text into placeholders, which are never matched again, so it ends.
+    while findings:
+        text, placeholders = _replaced(text, findings)
+        findings = []
+        for start, end in _neighbourhoods(placeholders, len(text)):
+            window = text[start:end]
+            found = [f for f in find_personal_data(window, region=region, own=own, keep=keep)
+                     if f.certain and (f.start > 2 or start == 0)
+                     and (f.end < len(window) - 2 or end == len(text))]
+            found = _merged(found, list(_also_findings(window, also, region, own, keep)))
+            findings += [Finding(f.start + start, f.end + start, f.kind, True, f.text)
+                         for f in found]
+        findings = _merged(findings, [])
+    return text
+
+
+_NEIGHBOURHOOD = 24  # characters on each side of a replacement that are looked at again
+
+
+def _replaced(text: str, findings: list[Finding]) -> tuple[str, list[tuple[int, int]]]:
+    """The text with the findings replaced, and where the placeholders now stand."""
+    pieces, placeholders, position, shift = [], [], 0, 0
+    for finding in findings:
+        pieces += [text[position:finding.start], finding.placeholder]
+        start = finding.start + shift
+        placeholders.append((start, start + len(finding.placeholder)))
+        shift += len(finding.placeholder) - (finding.end - finding.start)
+        position = finding.end
+    pieces.append(text[position:])
+    return "".join(pieces), placeholders
+
+
+def _neighbourhoods(spans: list[tuple[int, int]], length: int) -> Iterator[tuple[int, int]]:
+    window_start = window_end = -1
+    for start, end in spans:
+        start, end = max(0, start - _NEIGHBOURHOOD), min(length, end + _NEIGHBOURHOOD)
+        if start <= window_end:
+            window_end = max(window_end, end)
+            continue
+        if window_end > window_start:
+            yield window_start, window_end
+        window_start, window_end = start, end
+    if window_end > window_start:
+        yield window_start, window_end
 
 
 def marked_segments(text: str, *, region: str = "HK", own: Own = None, keep: Iterable[str] = (),
@@ -140,18 +187,25 @@ def _long_numbers(matching: str) -> Iterator[tuple[int, int, str, bool]]:
 def _without_overlaps(candidates: list) -> list[tuple[int, int, str, bool]]:
     """Certain findings first, longest first; overlapping findings with the same placeholder
     become one; a possible finding that touches a certain one is dropped."""
-    chosen: list[list] = []
-    ordered = sorted(candidates, key=lambda c: (not c[3], c[0] - c[1], c[0]))
-    for start, end, kind, certain in ordered:
-        overlapping = [other for other in chosen if start < other[1] and other[0] < end]
-        if not overlapping:
-            chosen.append([start, end, kind, certain])
-        elif all(PLACEHOLDERS[other[2]] == PLACEHOLDERS[kind] and other[3] == certain
-                 for other in overlapping):
-            merged = [min(start, *(o[0] for o in overlapping)),
-                      max(end, *(o[1] for o in overlapping)), overlapping[0][2], certain]
-            chosen = [other for other in chosen if other not in overlapping] + [merged]
-    return sorted(tuple(c) for c in chosen)
+    starts: list[int] = []  # the chosen findings, which never overlap, in text order
+    chosen: list[tuple[int, int, str, bool]] = []
+    order = sorted(candidates, key=lambda candidate: (not candidate[3],
+                                                      candidate[0] - candidate[1], candidate[0]))
+    for start, end, kind, certain in order:
+        last = bisect.bisect_left(starts, end)  # chosen[:last] start before this one ends
+        first = last
+        while first > 0 and chosen[first - 1][1] > start:
+            first -= 1
+        overlapping = chosen[first:last]
+        if overlapping and not all(PLACEHOLDERS[other[2]] == PLACEHOLDERS[kind]
+                                   and other[3] == certain for other in overlapping):
+            continue
+        if overlapping:
+            start, end = min(start, overlapping[0][0]), max(end, overlapping[-1][1])
+            kind = overlapping[0][2]
+        chosen[first:last] = [(start, end, kind, certain)]
+        starts[first:last] = [start]
+    return chosen
 
 
 def _also_findings(text: str, also: tuple[str, ...], region: str, own, keep) -> Iterator[Finding]:
@@ -171,7 +225,6 @@ def _also_findings(text: str, also: tuple[str, ...], region: str, own, keep) -> 
 
 
 def _merged(findings: list[Finding], extra: list[Finding]) -> list[Finding]:
-    if not extra:
-        return findings
+    """Findings without overlaps, in text order."""
     spans = _without_overlaps([(f.start, f.end, f.kind, True) for f in (*findings, *extra)])
     return [Finding(start, end, kind, True, "") for start, end, kind, _ in spans]

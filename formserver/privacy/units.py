@@ -50,14 +50,16 @@ def chinese_number(number: int) -> str:
     tens, units = divmod(number, 10)
     if number < 10:
         return CHINESE_DIGITS[number]
-    return (CHINESE_DIGITS[tens] if tens > 1 else "") + "十" + (CHINESE_DIGITS[units] if units else "")
+    return ((CHINESE_DIGITS[tens] if tens > 1 else "") + "十"
+            + (CHINESE_DIGITS[units] if units else ""))
 
 
 def arabic_number(text: str) -> str:
     """十二 → 12, 二十 → 20, 一二 → 12; digits stay digits."""
     if text.isdigit():
         return str(int(text))
-    values = {char: index for index, char in enumerate(CHINESE_DIGITS)} | {"零": 0, "兩": 2, "两": 2}
+    values = {char: index for index, char in enumerate(CHINESE_DIGITS)}
+    values |= {"零": 0, "兩": 2, "两": 2}
     if "十" not in text:
         return str(int("".join(str(values[char]) for char in text)))
     tens, _, units = text.partition("十")
@@ -102,7 +104,8 @@ _FLOOR_WORD = r"(?:字樓|樓|楼|層|层|/\s*F|F|(?:st|nd|rd|th)?\s*floor)"
 _FLAT_WORD = r"(?:Flat|Rm|Room|Unit|Apt)\.?"
 _ROOM_WORD = r"(?:室|號|号|房)"
 # 1203 is a room only if it is not an amount, a time or a measure.
-_NOT_A_QUANTITY = r"(?!\s*(?:元|蚊|塊|块|萬|万|%|:|年|月|日|時|时|點|点|分|秒|kg|公斤|呎|尺|米|cm|mm))"
+_NOT_A_QUANTITY = (r"(?!\s*(?:元|蚊|塊|块|萬|万|%|:|年|月|日|時|时|點|点|分|秒|"
+                   r"kg|公斤|呎|尺|米|cm|mm))")
 
 
 def _alternatives(*options: str) -> str:
@@ -120,8 +123,8 @@ def unit_patterns(unit: str) -> list[str]:
     floor = _alternatives(re.escape(parsed.floor), re.escape(parsed.floor.zfill(2)),
                           chinese_number(floor_number) if floor_number < 100 else "")
     flats = [re.escape(parsed.flat)]
-    if parsed.flat.isdigit():
-        flats += [str(int(parsed.flat)), chinese_number(int(parsed.flat))] if int(parsed.flat) else []
+    if parsed.flat.isdigit() and int(parsed.flat):
+        flats += [str(int(parsed.flat)), chinese_number(int(parsed.flat))]
     flat = _alternatives(*flats)
     end = r"(?![0-9A-Za-z座棟栋幢])"
     # A flat of digits needs the floor's word (12樓03室): 1203 alone is the room number below.
@@ -140,8 +143,8 @@ def unit_patterns(unit: str) -> list[str]:
         block = re.escape(parsed.block)
         if parsed.block.isdigit():
             block = _alternatives(block, chinese_number(int(parsed.block)))
-        before = (rf"(?:(?:第\s*)?{block}\s*(?:座|棟|栋|幢|號樓|号楼)|(?:Block|Blk|Tower)\.?\s*{block}"
-                  rf"|{block}(?=[\s\-]?[0-9]))")
+        before = (rf"(?:(?:第\s*)?{block}\s*(?:座|棟|栋|幢|號樓|号楼)"
+                  rf"|(?:Block|Blk|Tower)\.?\s*{block}|{block}(?=[\s\-]?[0-9]))")
         if parsed.entrance:
             before += rf"(?:{_SEP}{re.escape(parsed.entrance)}\s*(?:單元|单元))?"
         before = rf"(?:{before}{_SEP})?"
