@@ -38,6 +38,16 @@ def is_amount(matching: str, start: int, end: int) -> bool:
                 or _CURRENCY_AFTER.match(matching[end:end + 4]))
 
 
+# A word about phoning just before the number: then the number's shape is enough, even if
+# phonenumbers does not know its prefix yet (newly allocated ranges).
+_PHONE_CUE = re.compile(
+    r"(?:電話|电话|致電|致电|手機|手机|手提|聯絡|联络|联系|聯繫|打|call|tel|phone|mobile|whatsapp|"
+    r"signal|text|sms|電|电)[^0-9\n]{0,8}$",
+    re.IGNORECASE,
+)
+_CUED_SHAPES = re.compile(r"[235679][0-9]{7}|[268][0-9]{7}|09[0-9]{8}|1[3-9][0-9]{9}")
+
+
 def find_phones(matching: str, region: str) -> Iterator[Candidate]:
     regions = (region, *(other for other in REGIONS if other != region))
     # Chinese numerals as digits, and Latin letters blanked out (Tel91234567).
@@ -45,7 +55,12 @@ def find_phones(matching: str, region: str) -> Iterator[Candidate]:
     for found in _DIGIT_RUN.finditer(copy):
         if _DATE_LIKE.match(found.group()) or is_amount(matching, *found.span()):
             continue
-        yield from _phones_in_run(copy, found.start(), found.end(), regions)
+        phones = list(_phones_in_run(copy, found.start(), found.end(), regions))
+        digits = re.sub(r"[^0-9]", "", found.group())
+        if not phones and _CUED_SHAPES.fullmatch(_COUNTRY.sub("", digits)) and _PHONE_CUE.search(
+                matching[max(0, found.start() - 16):found.start()]):
+            phones = [(found.start(), found.end(), "phone", True)]
+        yield from phones
 
 
 def _phones_in_run(copy: str, start: int, end: int, regions) -> Iterator[Candidate]:

@@ -125,6 +125,9 @@ def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
         checked.append(rf"(?:{_han_run(surname)})(?:{titles})")
         if len(given) >= 2:
             checked.append(_han_run(given))
+        elif given:  # a one-character given name alone only where a clause starts: 芳补充：
+            checked.append(rf"(?:(?<=^)|(?<=[\s，。、；：！？,.;:!?「」（）()]))"
+                           rf"{_char_class(given)}")
         if given:
             checked.append(rf"阿{_char_class(given[-1])}")
         roman_surname = syllable_pattern(surname_spellings(segmenter.simplified(surname)))

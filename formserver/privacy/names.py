@@ -149,6 +149,9 @@ def _may_start_a_name(simplified: str, index: int) -> bool:
     not part of a word seen very often (关于, 方面, 如何, 马上)."""
     if not "\u4e00" <= simplified[index + 1:index + 2] <= "\u9fff":
         return False
+    if any(simplified.startswith(title, index + size) for size in (2, 3) for title in TITLES
+           if len(title) >= 2):  # 许家铭先生: a title after it says it is a name
+        return True
     return not any(_is_word(word, 500) for word in (simplified[index:index + 2],
                                                     simplified[max(0, index - 1):index + 1])
                    if len(word) == 2)
@@ -205,6 +208,9 @@ def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bo
             return None
         if following and _continues_a_name(following[0]):
             return end + 1
+        if len(following) > 1 and len(following[0]) == 1 and following[1] in TITLES and \
+                following[0] not in _NOT_IN_A_GIVEN_NAME:  # 许家 + 铭 + 先生
+            return end + 1
         return end if segmenter.tag(word).startswith("nr") or cued or \
             segmenter.frequency(word) == 0 else None
     # The surname alone: the given name is the next word (美玲) or the next one or two
@@ -245,7 +251,8 @@ def _judge(simplified: str, start: int, end: int) -> Candidate | None:
     if in_role(simplified, start, end):
         return None
     score = min(segmenter.given_name_count(char) for char in given)
-    cued = bool(_CUE_BEFORE.search(simplified[max(0, start - 6):start]))
+    cued = bool(_CUE_BEFORE.search(simplified[max(0, start - 6):start])) or any(
+        simplified.startswith(title, end) for title in TITLES if len(title) >= 2)
     if score < _RARE and not cued:
         return None
     best = max(segmenter.given_name_count(char) for char in given)

@@ -34,7 +34,7 @@ _CODE_CUES = (
 _CODE_AFTER_CUE = re.compile(
     rf"(?:(?:{_CODE_CUES})\s*(?:no\.?|number|#|編號|编号|號碼|号码|號|号|:|：|是|為|为)*"
     r"|\b(?:job|ticket|case|ref(?:erence)?|invoice|receipt|contract|order|quotation|notice|"
-    r"circular|work\s+order)\s*(?:no\.?|number|#|:)+)\s*"
+    r"circular|work\s+order)\s*(?:no\.?|number|#|:)+(?:\s*(?:is|was))?)\s*"
     r"(?P<code>[A-Za-z0-9](?:[A-Za-z0-9/\-]{0,28}[A-Za-z0-9])?)",
     re.IGNORECASE,
 )

@@ -133,7 +133,9 @@ def unit_patterns(unit: str) -> list[str]:
     floor_word = floor_word if parsed.flat.isdigit() else rf"(?:{floor_word})?"
     floor_then_flat = (rf"{floor}{_SEP}{floor_word}(?:{_FLAT_WORD}{_SEP})?{flat}"
                        rf"(?:{_SEP}{_ROOM_WORD})?{end}{_NOT_A_QUANTITY}")
-    flat_then_floor = rf"{_FLAT_WORD}{_SEP}{flat}{_SEP}{floor}{_SEP}{_FLOOR_WORD}\b"
+    # English puts words between them: Flat 15 on 3/F of Tower 2.
+    joiner = rf"{_SEP}(?:(?:on|of|at|in)\s+(?:the\s+)?)?"
+    flat_then_floor = rf"{_FLAT_WORD}{_SEP}{flat}{joiner}{floor}{_SEP}{_FLOOR_WORD}\b"
     forms = [floor_then_flat, flat_then_floor]
     if parsed.flat.isdigit():  # 1203, Room 1203, 1203室
         room = re.escape(parsed.floor + parsed.flat.zfill(2))
@@ -148,6 +150,6 @@ def unit_patterns(unit: str) -> list[str]:
         if parsed.entrance:
             before += rf"(?:{_SEP}{re.escape(parsed.entrance)}\s*(?:單元|单元))?"
         before = rf"(?:{before}{_SEP})?"
-    after = (rf"(?:{_SEP}(?:(?:Block|Blk|Tower)\.?\s*{re.escape(parsed.block)}\b"
+    after = (rf"(?:{joiner}(?:(?:Block|Blk|Tower)\.?\s*{re.escape(parsed.block)}\b"
              rf"|(?:第\s*)?{re.escape(parsed.block)}\s*(?:座|棟|栋|幢)))?") if parsed.block else ""
     return [rf"(?<![0-9A-Za-z]){before}{_alternatives(*forms)}{after}"]
