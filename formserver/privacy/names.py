@@ -35,6 +35,7 @@ _TITLE = re.compile(
     rf"(?P<surname>{_SURNAME})(?P<title>{'|'.join(TITLES)})"
     rf"(?!{'|'.join(map(re.escape, STAFF_TITLES))})"
 )
+_LONG_TITLE = re.compile("|".join(title for title in TITLES if len(title) >= 2))
 _PREFIXED = re.compile(
     rf"(?<![老小阿])(?:老|小)(?P<surname>{_SURNAME})|阿(?P<given>[\u4e00-\u9fff])"
 )
@@ -149,9 +150,8 @@ def _may_start_a_name(simplified: str, index: int) -> bool:
     not part of a word seen very often (关于, 方面, 如何, 马上)."""
     if not "\u4e00" <= simplified[index + 1:index + 2] <= "\u9fff":
         return False
-    if any(simplified.startswith(title, index + size) for size in (2, 3) for title in TITLES
-           if len(title) >= 2):  # 许家铭先生: a title after it says it is a name
-        return True
+    if _LONG_TITLE.match(simplified, index + 2) or _LONG_TITLE.match(simplified, index + 3):
+        return True  # 许家铭先生: a title after it says it is a name
     return not any(_is_word(word, 500) for word in (simplified[index:index + 2],
                                                     simplified[max(0, index - 1):index + 1])
                    if len(word) == 2)
@@ -251,8 +251,8 @@ def _judge(simplified: str, start: int, end: int) -> Candidate | None:
     if in_role(simplified, start, end):
         return None
     score = min(segmenter.given_name_count(char) for char in given)
-    cued = bool(_CUE_BEFORE.search(simplified[max(0, start - 6):start])) or any(
-        simplified.startswith(title, end) for title in TITLES if len(title) >= 2)
+    cued = bool(_CUE_BEFORE.search(simplified[max(0, start - 6):start])
+                or _LONG_TITLE.match(simplified, end))
     if score < _RARE and not cued:
         return None
     best = max(segmenter.given_name_count(char) for char in given)

@@ -113,17 +113,38 @@ def redact_text(text: str, *, region: str = "HK", own: Own = None, keep: Iterabl
     # text into placeholders, which are never matched again, so it ends.
     while findings:
         text, placeholders = _replaced(text, findings)
-        findings = []
-        for start, end in _neighbourhoods(placeholders, len(text)):
-            window = text[start:end]
-            found = [f for f in find_personal_data(window, region=region, own=own, keep=keep)
-                     if f.certain and (f.start > 2 or start == 0)
-                     and (f.end < len(window) - 2 or end == len(text))]
-            found = _merged(found, list(_also_findings(window, also, region, own, keep)))
-            findings += [Finding(f.start + start, f.end + start, f.kind, True, f.text)
-                         for f in found]
-        findings = _merged(findings, [])
+        findings = _findings_near(text, placeholders, region, own, keep, also)
     return text
+
+
+_SEPARATOR = "\n\n\n"  # between the neighbourhoods looked at together
+
+
+def _findings_near(text: str, placeholders: list[tuple[int, int]], region: str, own, keep,
+                   also: tuple[str, ...]) -> list[Finding]:
+    """Certain findings in the neighbourhoods of the placeholders, all looked at in one go
+    (joined by blank lines); one that reaches a neighbourhood's cut edge is not trusted."""
+    windows = list(_neighbourhoods(placeholders, len(text)))
+    joined, offsets, position = [], [], 0
+    for start, end in windows:
+        offsets.append((position, start, end))
+        joined.append(text[start:end])
+        position += end - start + len(_SEPARATOR)
+    together = _SEPARATOR.join(joined)
+    found = [f for f in find_personal_data(together, region=region, own=own, keep=keep)
+             if f.certain]
+    found = _merged(found, list(_also_findings(together, also, region, own, keep)))
+    findings = []
+    for finding in found:
+        for joined_start, start, end in offsets:
+            if joined_start <= finding.start and finding.end <= joined_start + end - start:
+                local_start, local_end = finding.start - joined_start, finding.end - joined_start
+                if (local_start > 2 or start == 0) and (local_end < end - start - 2
+                                                        or end == len(text)):
+                    findings.append(Finding(local_start + start, local_end + start,
+                                            finding.kind, True, finding.text))
+                break
+    return _merged(findings, [])
 
 
 _NEIGHBOURHOOD = 24  # characters on each side of a replacement that are looked at again
