@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 REGIONS = ("HK", "MO", "TW", "CN")
@@ -96,3 +97,20 @@ def is_han(char: str) -> bool:
         or "\U00020000" <= char <= "\U0003134f"
     )
 
+
+
+def merged_windows(spans: Iterable[tuple[int, int]], before: int, after: int,
+                   length: int) -> Iterator[tuple[int, int]]:
+    """Windows reaching `before` characters before and `after` after each span (in text order),
+    overlapping ones merged, within a text of `length` characters."""
+    window_start = window_end = -1
+    for start, end in spans:
+        start, end = max(0, start - before), min(length, end + after)
+        if start <= window_end:
+            window_end = max(window_end, end)
+            continue
+        if window_end > window_start:
+            yield window_start, window_end
+        window_start, window_end = start, end
+    if window_end > window_start:
+        yield window_start, window_end

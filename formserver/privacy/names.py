@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 
 from . import segmenter
+from .matching import merged_windows
 from .roles import STAFF_TITLES, in_role
 from .surnames import SURNAMES
 
@@ -159,20 +160,9 @@ def _may_start_a_name(simplified: str, index: int) -> bool:
 
 def _windows(simplified: str, covered: set[int]) -> Iterator[tuple[int, int]]:
     """Stretches of text around each surname that no title has claimed, merged."""
-    window_start = window_end = -1
-    for found in _SURNAME_CHAR.finditer(simplified):
-        index = found.start()
-        if index in covered or not _may_start_a_name(simplified, index):
-            continue
-        start, end = max(0, index - 3), min(len(simplified), index + 6)
-        if start <= window_end:
-            window_end = end
-            continue
-        if window_end > window_start:
-            yield window_start, window_end
-        window_start, window_end = start, end
-    if window_end > window_start:
-        yield window_start, window_end
+    surnames = ((found.start(), found.end()) for found in _SURNAME_CHAR.finditer(simplified)
+                if found.start() not in covered and _may_start_a_name(simplified, found.start()))
+    return merged_windows(surnames, 3, 5, len(simplified))
 
 
 def _full_names(simplified: str, covered: set[int]) -> Iterator[Candidate]:

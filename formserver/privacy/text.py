@@ -25,7 +25,7 @@ from .documents import find_birth_dates, find_documents
 from .handles import find_handles, find_urls
 from .identity import own_mapping, own_values
 from .latin_names import find_latin_names, given_name_syllables
-from .matching import PLACEHOLDER, PLACEHOLDERS, REGIONS, Finding, for_matching
+from .matching import PLACEHOLDER, PLACEHOLDERS, REGIONS, Finding, for_matching, merged_windows
 from .names import find_chinese_names
 from .payments import find_payment_numbers
 from .plates import find_plates
@@ -124,7 +124,7 @@ def _findings_near(text: str, placeholders: list[tuple[int, int]], region: str, 
                    also: tuple[str, ...]) -> list[Finding]:
     """Certain findings in the neighbourhoods of the placeholders, all looked at in one go
     (joined by blank lines); one that reaches a neighbourhood's cut edge is not trusted."""
-    windows = list(_neighbourhoods(placeholders, len(text)))
+    windows = list(merged_windows(placeholders, _NEIGHBOURHOOD, _NEIGHBOURHOOD, len(text)))
     joined, offsets, position = [], [], 0
     for start, end in windows:
         offsets.append((position, start, end))
@@ -161,20 +161,6 @@ def _replaced(text: str, findings: list[Finding]) -> tuple[str, list[tuple[int, 
         position = finding.end
     pieces.append(text[position:])
     return "".join(pieces), placeholders
-
-
-def _neighbourhoods(spans: list[tuple[int, int]], length: int) -> Iterator[tuple[int, int]]:
-    window_start = window_end = -1
-    for start, end in spans:
-        start, end = max(0, start - _NEIGHBOURHOOD), min(length, end + _NEIGHBOURHOOD)
-        if start <= window_end:
-            window_end = max(window_end, end)
-            continue
-        if window_end > window_start:
-            yield window_start, window_end
-        window_start, window_end = start, end
-    if window_end > window_start:
-        yield window_start, window_end
 
 
 def marked_segments(text: str, *, region: str = "HK", own: Own = None, keep: Iterable[str] = (),
