@@ -38,7 +38,8 @@ _ENGLISH_ADDRESS = re.compile(
 )
 _PORTUGUESE_ADDRESS = re.compile(
     r"\b(?:Rua|Avenida|Av\.|Estrada|Travessa|Beco|Largo|Calçada|Praça|Alameda|Pátio|Rotunda)"
-    r"\s+(?:d[aeo]s?\s+|de\s+)?(?:[A-ZÀ-Ý][\wÀ-ÿ]+\s+(?:d[aeo]s?\s+|de\s+)?){0,4}?[A-ZÀ-Ý][\wÀ-ÿ]+"
+    r"\s+(?:d[aeo]s?\s+|de\s+)?(?:[A-ZÀ-Ý][\wÀ-ÿ]+\s+(?:d[aeo]s?\s+|de\s+|e\s+)?){0,4}?"
+    r"[A-ZÀ-Ý][\wÀ-ÿ]+"
     r",?\s*(?:n\.?\s*[º°o]?\s*)?[0-9]{1,5}[A-Za-z]?(?![0-9])"
 )
 

@@ -19,7 +19,8 @@ from .surnames import OFFICIAL_SPELLINGS
 Candidate = tuple[int, int, str, bool]
 
 _WORD = r"(?:[A-Z][a-z]+(?:['’-][A-Za-z][a-z]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
-_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mdm|Madam|Madame|Dr|Mister|Auntie|Aunty|Uncle|Sir)\.?"
+# Ah is Cantonese's 阿 before a nickname (Ah Fai, Ah Ming).
+_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mdm|Madam|Madame|Dr|Mister|Auntie|Aunty|Uncle|Sir|Ah)\.?"
 _TITLE_BEFORE = re.compile(rf"(?<![A-Za-z]){_TITLE}\s+$")
 _ENGLISH_CUES = (r"neighbou?rs?|tenants?|residents?|owners?|landlord|landlady|named|called|"
                  r"my name is|name\s*[:：]|witness|husband|wife|son|daughter|friend|signed")
@@ -45,7 +46,7 @@ STOP_WORDS = frozenset((
     "thanks", "thank", "please", "sir", "madam", "mr", "mrs", "ms", "miss", "dr", "also",
     "but", "not", "no", "yes", "so", "if", "when", "then", "there", "here", "what", "why",
     "how", "all", "any", "security", "guard", "manager", "staff", "cleaner", "owner", "owners",
-    "resident", "residents", "tenant", "neighbour", "neighbor",
+    "resident", "residents", "tenant", "neighbour", "neighbor", "ah",
 ))
 
 # Districts and places that read like romanised names.

@@ -49,6 +49,7 @@ CUES = (
     "租户", "房东", "业户", "街坊", "小朋友", "孩子", "婆婆", "伯伯", "名为", "称为", "个仔",
     "个女", "妻子", "爸爸", "妈妈", "阿妈", "阿爸", "孙子", "孙女", "外孙", "收件人", "寄件人",
     "自称", "屋主", "单位主人", "同事", "家人", "弟弟", "妹妹", "哥哥", "姐姐", "前妻", "前夫",
+    "老伴", "伴侣", "未婚夫", "未婚妻", "男朋友", "女朋友", "僱主", "雇主", "佣工", "工人姐姐",
 )
 _CUE_BEFORE = re.compile(
     rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?\s*$"
@@ -153,7 +154,7 @@ def _may_start_a_name(simplified: str, index: int) -> bool:
         return False
     if _LONG_TITLE.match(simplified, index + 2) or _LONG_TITLE.match(simplified, index + 3):
         return True  # 许家铭先生: a title after it says it is a name
-    return not any(_is_word(word, 500) for word in (simplified[index:index + 2],
+    return not any(_is_word(word, 1000) for word in (simplified[index:index + 2],
                                                     simplified[max(0, index - 1):index + 1])
                    if len(word) == 2)
 
@@ -209,8 +210,10 @@ def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bo
         return None
     next_word = following[0]
     if len(next_word) == 2 and (segmenter.tag(next_word).startswith("nr") or cued
-                                or segmenter.frequency(next_word) < 50):
-        return end + 2
+                                or segmenter.frequency(next_word) < 50
+                                or (segmenter.frequency(next_word) < 1000
+                                    and all(map(_continues_a_name, next_word)))):
+        return end + 2  # 梁 + 美玲, 高 + 建平
     if len(next_word) == 1:
         if len(following) > 1 and len(following[1]) == 1 and _continues_a_name(following[1]):
             return end + 2

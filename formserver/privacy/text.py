@@ -33,8 +33,9 @@ from .protected import is_kept, kept_values, protected_spans
 
 Own = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
-# Kinds whose check digits make them certain even inside what looks like a reference number.
-_CHECKED = ("hkid", "cn_id", "tw_id", "card")
+# Kinds whose check digits make them certain even inside what looks like a reference number
+# (not cards: one number in ten passes the Luhn check by chance).
+_CHECKED = ("hkid", "cn_id", "tw_id")
 # Kinds that a published number or address (keep) can be.
 _KEEPABLE = ("phone", "email", "number", "handle", "url", "account")
 _LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ \-]?[0-9]){6,}(?![0-9A-Za-z])")
