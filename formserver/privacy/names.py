@@ -52,7 +52,8 @@ CUES = (
     "老伴", "伴侣", "未婚夫", "未婚妻", "男朋友", "女朋友", "僱主", "雇主", "佣工", "工人姐姐",
 )
 _CUE_BEFORE = re.compile(
-    rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?\s*$"
+    rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?"
+    r"\s*[「『“\"(（]?\s*$"
 )
 
 # Hong Kong and Macau places whose names read like a person's (何文田 Ho Man Tin, 黃大仙).
@@ -87,8 +88,19 @@ def find_chinese_names(simplified: str) -> Iterator[Candidate]:
     yield from _full_names(simplified, covered)
 
 
+# Everyday Cantonese words that start with a surname and that jieba's Mandarin dictionary
+# barely knows (成日 "all day", 游水 "to swim").
+_CANTONESE_WORDS = frozenset((
+    "成日", "成晚", "成个", "成班", "成世", "成身", "高过", "高啲", "易过", "易啲", "游水",
+    "车房", "车尾", "车头", "黎紧", "余下", "何时", "何解", "周时", "周身", "关事", "马路",
+    "区议员", "区议会", "文件夹", "江湖", "方便", "甘心", "冯京",
+))
+
+
 def _is_word(word: str, at_least: int = _COMMON) -> bool:
     """A dictionary word seen often that is not a person's name."""
+    if word in _CANTONESE_WORDS:
+        return True
     return segmenter.frequency(word) >= at_least and not segmenter.tag(word).startswith("nr")
 
 
@@ -172,7 +184,8 @@ def _full_names(simplified: str, covered: set[int]) -> Iterator[Candidate]:
         spans = segmenter.words(window)
         for position, (start, _) in enumerate(spans):
             absolute = window_start + start
-            if absolute in covered or window[start] not in SURNAMES:
+            if absolute in covered or not (window[start] in SURNAMES
+                                           or window[start:start + 2] in SURNAMES):
                 continue
             cued = bool(_CUE_BEFORE.search(simplified[max(0, absolute - 6):absolute]))
             name_end = _name_end(window, spans, position, cued)
@@ -192,7 +205,7 @@ def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bo
         new_word = segmenter.frequency(word) == 0  # a word jieba's HMM found: mostly names
         named = segmenter.tag(word).startswith("nr") and segmenter.frequency(word) <= 300
         return end if len(word) <= 4 and (new_word or named) else None
-    if len(word) == 2:
+    if len(word) == 2 and word not in SURNAMES:
         # A surname and one more character (郑家, 吴国, 李家): unless a common word, the name
         # may go on into the next word (郑家 + 豪成 → 郑家豪).
         if segmenter.frequency(word) >= 1000 and not segmenter.tag(word).startswith("nr"):
@@ -204,8 +217,8 @@ def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bo
             return end + 1
         return end if segmenter.tag(word).startswith("nr") or cued or \
             segmenter.frequency(word) == 0 else None
-    # The surname alone: the given name is the next word (美玲) or the next one or two
-    # characters that the dictionary has no word for (何/家/俊).
+    # The surname alone (or a compound one, 欧阳): the given name is the next word (美玲) or
+    # the next one or two characters that the dictionary has no word for (何/家/俊).
     if not following:
         return None
     next_word = following[0]
@@ -246,7 +259,7 @@ def _judge(simplified: str, start: int, end: int) -> Candidate | None:
     score = min(segmenter.given_name_count(char) for char in given)
     cued = bool(_CUE_BEFORE.search(simplified[max(0, start - 6):start])
                 or _LONG_TITLE.match(simplified, end))
-    if score < _RARE and not cued:
+    if score < _RARE:  # a cue does not make 成日将 a name
         return None
     best = max(segmenter.given_name_count(char) for char in given)
     certain = cued or (len(given) == 2 and score >= 2 * _RARE and best >= _NAMEISH) or (

@@ -17,6 +17,7 @@ ROLE_WORDS = (
     "总监", "大厦经理", "屋苑经理", "管业处", "服务中心", "客户服务", "护管员", "安全员",
     "主委", "管委会", "管委", "总干事", "物管", "保全员", "保全", "警卫", "门卫", "门岗",
     "值班员", "楼长", "居委会", "主任委员", "监委", "财委", "客服中心", "物业服务中心",
+    "法团", "业主立案法团", "管理委员会", "管委会主委", "司库",
 )
 # A surname followed by one of these is a member of staff in role (张经理, 李主任).
 STAFF_TITLES = (
@@ -26,7 +27,7 @@ STAFF_TITLES = (
 )
 _ROLE = "|".join(sorted(map(re.escape, ROLE_WORDS), key=len, reverse=True))
 # The role right before the name: 保安员陈先生, 管理处的李小姐, 清洁工人黄姐, 经理：张先生.
-_ROLE_BEFORE = re.compile(rf"(?:{_ROLE})(?:[的嘅之\s:：]|叫|名叫|称为|姓)?\s*$")
+_ROLE_BEFORE = re.compile(rf"(?:{_ROLE})(?:[的嘅之\s:：]|叫|名叫|称为|姓|是|系|係)?\s*$")
 # ... or right after it: 陈先生（保安员）, 李小姐是管理员, 黄姐系清洁工.
 _ROLE_AFTER = re.compile(
     rf"^\s*(?:[（(]|是|系|係|做|当|为)?\s*(?:一名|一位|一个|个|名)?(?:{_ROLE})"
