@@ -530,3 +530,24 @@ def test_deidentify_withholds_the_resident_block_and_keeps_the_estates_published
     assert office.subject == "〔姓名已隱藏〕投訴升降機"
     assert office.location == "第3座大堂"  # a common area of the block, not the resident's flat
     assert "〔示例〕" not in "".join(published_contacts(site))
+
+
+def test_the_review_page_is_asked_each_possible_finding_once_and_hides_what_is_ticked():
+    from datetime import date, datetime
+
+    from formserver.complaints import Complaint
+    from formserver.privacy.complaint import deidentify, possibly_personal
+
+    complaint = Complaint(
+        reference="20261127-K7Q-4M2", submitted_at=datetime(2026, 11, 27, 9),
+        reply_due=date(2026, 11, 30), recipient="office", category="neighbours", name="陳大文",
+        unit="第3座 12樓 B室", phone="9123 4567", email="", subject="樓上13樓B室漏水",
+        description="樓上13樓B室漏水，佢畀咗個號碼 5566778899。", occurred_at=None,
+        location="13樓B室門外", impact="", expected_resolution="",
+    )
+    asked = possibly_personal(complaint, "HK")
+    assert [(finding.kind, finding.text) for finding in asked] == [("unit", "13樓B室"),
+                                                                  ("number", "5566778899")]
+    office = deidentify(complaint, "HK", also=[asked[0].text])
+    assert "13樓B室" not in office.subject + office.description + office.location
+    assert "5566778899" in office.description  # not ticked: the resident judged it harmless

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from .text import redact_text
+from .matching import Finding
+from .text import possible_personal_data, redact_text
 
 TEXT_FIELDS = ("subject", "description", "location", "impact", "expected_resolution")
 # What the office sees instead of the resident's name and unit: nothing of them, not even the
@@ -14,19 +15,37 @@ TEXT_FIELDS = ("subject", "description", "location", "impact", "expected_resolut
 WITHHELD = "〔投訴人要求不公開〕"
 
 
+def own_details(complaint) -> dict[str, str]:
+    return {"name": complaint.name, "unit": complaint.unit, "phone": complaint.phone,
+            "email": complaint.email}
+
+
 def deidentify(complaint, region: str, *, keep: Iterable[str] = (), also: Iterable[str] = ()):
     """The complaint with the resident's details withheld and personal data redacted from the
     free text. keep: the estate's published numbers (published_contacts of site.toml); the
     region's public numbers (999, 1823, 12345 ...) are always kept. also: words the resident
     ticked on the review page to hide as well."""
-    own = {"name": complaint.name, "unit": complaint.unit, "phone": complaint.phone,
-           "email": complaint.email}
+    own = own_details(complaint)
     keep, also = tuple(keep), tuple(also)
     texts = {name: redact_text(getattr(complaint, name), region=region, own=own, keep=keep,
                                also=also)
              for name in TEXT_FIELDS}
     return replace(complaint, name=WITHHELD, unit=WITHHELD, phone="", email="", anonymized=True,
                    **texts)
+
+
+def possibly_personal(complaint, region: str, *, keep: Iterable[str] = ()) -> list[Finding]:
+    """What the review page asks about: the possible findings of every free-text field of the
+    complaint as the resident typed it, each text once, in the order of the fields. Ticked
+    ones go back to deidentify as `also`."""
+    seen, found = set(), []
+    for name in TEXT_FIELDS:
+        for finding in possible_personal_data(getattr(complaint, name), region=region,
+                                              own=own_details(complaint), keep=tuple(keep)):
+            if finding.text.casefold() not in seen:
+                seen.add(finding.text.casefold())
+                found.append(finding)
+    return found
 
 
 def published_contacts(site: dict) -> tuple[str, ...]:
