@@ -551,3 +551,11 @@ def test_the_review_page_is_asked_each_possible_finding_once_and_hides_what_is_t
     office = deidentify(complaint, "HK", also=[asked[0].text])
     assert "13樓B室" not in office.subject + office.description + office.location
     assert "5566778899" in office.description  # not ticked: the resident judged it harmless
+
+
+def test_ordinary_prose_about_complaints_loses_nothing():
+    pages = [ROOT / "tests" / "data" / "complaint-guidance.zh.txt",
+             *sorted((ROOT / "content").rglob("*.md"))]
+    for page in pages:
+        text = page.read_text("utf-8")
+        assert [f.text for f in find_personal_data(text) if f.certain] == [], page.name

@@ -159,13 +159,18 @@ _SURNAME_CHAR = re.compile("[" + "".join(sorted({char for name in SURNAMES for c
                            + "]")
 
 
+def _title_ahead(simplified: str, index: int) -> bool:
+    """许家铭先生: a title two or three characters on says a name starts here."""
+    return any(_LONG_TITLE.match(simplified, index + size) for size in (2, 3))
+
+
 def _may_start_a_name(simplified: str, index: int) -> bool:
     """A surname character that a name may start with: a Chinese character follows, and it is
     not part of a word seen very often (关于, 方面, 如何, 马上)."""
     if not "\u4e00" <= simplified[index + 1:index + 2] <= "\u9fff":
         return False
-    if _LONG_TITLE.match(simplified, index + 2) or _LONG_TITLE.match(simplified, index + 3):
-        return True  # 许家铭先生: a title after it says it is a name
+    if _title_ahead(simplified, index):
+        return True
     return not any(_is_word(word, 1000) for word in (simplified[index:index + 2],
                                                     simplified[max(0, index - 1):index + 1])
                    if len(word) == 2)
@@ -187,7 +192,8 @@ def _full_names(simplified: str, covered: set[int]) -> Iterator[Candidate]:
             if absolute in covered or not (window[start] in SURNAMES
                                            or window[start:start + 2] in SURNAMES):
                 continue
-            cued = bool(_CUE_BEFORE.search(simplified[max(0, absolute - 6):absolute]))
+            cued = bool(_CUE_BEFORE.search(simplified[max(0, absolute - 6):absolute])
+                        or _title_ahead(simplified, absolute))
             name_end = _name_end(window, spans, position, cued)
             if name_end is None:
                 continue
@@ -208,7 +214,8 @@ def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bo
     if len(word) == 2 and word not in SURNAMES:
         # A surname and one more character (郑家, 吴国, 李家): unless a common word, the name
         # may go on into the next word (郑家 + 豪成 → 郑家豪).
-        if segmenter.frequency(word) >= 1000 and not segmenter.tag(word).startswith("nr"):
+        named = segmenter.tag(word).startswith("nr")
+        if not (named or cued or segmenter.frequency(word) < 200):  # 简易 + 化 is no name
             return None
         if following and _continues_a_name(following[0]):
             return end + 1
@@ -222,11 +229,14 @@ def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bo
     if not following:
         return None
     next_word = following[0]
+    # A surname that is also a common word of its own (向, 于, 高) needs more than name-like
+    # characters after it: 向 + 业主 is "to the owner".
+    plain_surname = segmenter.frequency(word) < 20000 or segmenter.tag(word).startswith("nr")
     if len(next_word) == 2 and (segmenter.tag(next_word).startswith("nr") or cued
                                 or segmenter.frequency(next_word) < 50
-                                or (segmenter.frequency(next_word) < 1000
+                                or (plain_surname and segmenter.frequency(next_word) < 1000
                                     and all(map(_continues_a_name, next_word)))):
-        return end + 2  # 梁 + 美玲, 高 + 建平
+        return end + 2  # 梁 + 美玲, 林 + 建平
     if len(next_word) == 1:
         if len(following) > 1 and len(following[1]) == 1 and _continues_a_name(following[1]):
             return end + 2
