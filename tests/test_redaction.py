@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import string
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -268,11 +269,15 @@ def test_a_short_one_word_own_name_is_not_redacted_from_ordinary_words():
 
 # --------------------------------------------------------------------------- properties
 
-IDENTIFIER_SAMPLES = [identifier for _, identifier, _ in IDENTIFIERS_IN_TEXT]
+CORPUS = tomllib.loads((ROOT / "tests" / "data" / "redaction_corpus.toml").read_text("utf-8"))
+IDENTIFIER_SAMPLES = [identifier for _, identifier, _ in IDENTIFIERS_IN_TEXT] + [
+    identifier for case in CORPUS["case"] for _, identifier in case["find"]]
+LOOK_ALIKES = [negative for case in CORPUS["case"] for negative in case["keep"]]
 text_pieces = st.one_of(
     st.text(max_size=20),
     st.text(alphabet="0123456789０１２３４５６７８９ +-()（）@.xXaA座樓室車號電話", max_size=20),
-    st.sampled_from(IDENTIFIER_SAMPLES + ORDINARY_TEXT + list(PLACEHOLDERS.values())),
+    st.sampled_from(IDENTIFIER_SAMPLES + ORDINARY_TEXT + LOOK_ALIKES
+                    + list(PLACEHOLDERS.values())),
 )
 free_text = st.lists(text_pieces, max_size=6).map("".join)
 

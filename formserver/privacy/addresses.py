@@ -57,14 +57,29 @@ _OTHER_FLAT = re.compile(
 _LEADING = set("我你佢他她住在喺於于到去係系是的址為为:：位處处搬番返近由從从")
 
 
+# Where a Chinese address may end: a road, a number and 號. The full expression, slow to try at
+# every character, runs only on the stretch before each of these.
+_ROAD_AND_NUMBER = re.compile(
+    rf"{_ROAD}(?:\s*{_NUMBER}\s*[段巷弄]){{0,3}}\s*{_NUMBER}(?:\s*[-至及]\s*{_NUMBER})?\s*"
+    r"(?:號|号|番地)"
+)
+_REACH = 40  # characters before the road that an address's areas and road name may take
+
+
 def find_addresses(matching: str) -> Iterator[Candidate]:
-    for found in _CHINESE_ADDRESS.finditer(matching):
-        if _road_end(found.group()) is None:
-            continue
-        start = found.start()
-        while start < found.end() and matching[start] in _LEADING:
-            start += 1
-        yield start, found.end(), "address", True
+    searched_to = 0
+    for anchor in _ROAD_AND_NUMBER.finditer(matching):
+        window_start = max(searched_to, anchor.start() - _REACH)
+        for found in _CHINESE_ADDRESS.finditer(matching, window_start, min(len(matching),
+                                                                            anchor.end() + 40)):
+            if found.end() < anchor.end() or _road_end(found.group()) is None:
+                continue
+            start = found.start()
+            while start < found.end() and matching[start] in _LEADING:
+                start += 1
+            yield start, found.end(), "address", True
+            searched_to = found.end()
+            break
     for pattern in (_ENGLISH_ADDRESS, _PORTUGUESE_ADDRESS):
         for found in pattern.finditer(matching):
             yield found.start(), found.end(), "address", True

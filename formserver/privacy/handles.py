@@ -42,9 +42,8 @@ def find_handles(matching: str) -> Iterator[Candidate]:
 
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"'，。、（）「」]+"
-    r"|(?<![A-Za-z0-9@.])(?:[A-Za-z0-9-]+\.)*(?:facebook|fb|instagram|instagr|wa|t|line|weibo|"
-    r"twitter|x|tiktok|youtube|linkedin|xiaohongshu|xhslink|douyin|threads|me|wechat|qq)"
-    r"\.(?:com|me|net|cn|am|link|ee)/[^\s<>\"'，。、（）「」]+",
+    r"|(?<![A-Za-z0-9@.\-])[A-Za-z0-9][A-Za-z0-9.\-]*\.(?:com|me|net|cn|am|link|ee)/"
+    r"[^\s<>\"'，。、（）「」]+",
     re.IGNORECASE,
 )
 _PERSONAL_HOSTS = re.compile(
@@ -60,8 +59,11 @@ _PERSONAL_QUERY = re.compile(
 )
 
 
+_MAYBE_URL = re.compile(r"https?://|www\.|\.(?:com|me|net|cn|am|link|ee)/", re.IGNORECASE)
+
+
 def find_urls(matching: str) -> Iterator[Candidate]:
-    if "/" not in matching and "www." not in matching.lower():
+    if not _MAYBE_URL.search(matching):
         return
     for found in _URL.finditer(matching):
         url = found.group().rstrip(".,;:!?)]}")

@@ -31,7 +31,10 @@ PLACEHOLDERS = {
     "number": "〔號碼已隱藏〕",  # a long number the resident chose to hide
     "other": "〔已隱藏〕",  # words the resident chose to hide
 }
-PLACEHOLDER = re.compile("〔[^〔〕]{1,12}已隱藏〕")
+PLACEHOLDER = re.compile("〔[^〔〕]{0,12}已隱藏〕")
+# In the matching copy a placeholder's words are blanked out, so that 〔電話已隱藏〕 is never a
+# cue for the number after it.
+BLANKED_PLACEHOLDER = re.compile("〔□{3,15}〕")
 
 OWN_KINDS = ("name", "unit", "phone", "email")
 
@@ -72,7 +75,10 @@ _NOT_ASCII_YET = re.compile("[" + "".join(map(re.escape, _TO_ASCII)) + "]")
 
 
 def for_matching(text: str) -> str:
-    return _NOT_ASCII_YET.sub(lambda found: _TO_ASCII[found.group()], text)
+    mapped = _NOT_ASCII_YET.sub(lambda found: _TO_ASCII[found.group()], text)
+    if "已隱藏〕" not in mapped:
+        return mapped
+    return PLACEHOLDER.sub(lambda found: "〔" + "□" * (len(found.group()) - 2) + "〕", mapped)
 
 
 # Phone numbers read aloud and typed in Chinese numerals (九一二三四五六七).

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from .matching import PLACEHOLDER, numerals_as_digits
+from .matching import BLANKED_PLACEHOLDER, PLACEHOLDER, numerals_as_digits
 
 # The emergency and government numbers of each region, and those every region knows.
 PUBLIC_NUMBERS = {
@@ -43,7 +43,7 @@ _CODE_AFTER_CUE = re.compile(
 
 
 def protected_spans(matching: str) -> Iterator[tuple[int, int]]:
-    for pattern in (PLACEHOLDER, _REFERENCE):
+    for pattern in (PLACEHOLDER, BLANKED_PLACEHOLDER, _REFERENCE):
         for found in pattern.finditer(matching):
             yield found.span()
     for found in _CODE_AFTER_CUE.finditer(matching):

@@ -113,19 +113,23 @@ def redact_text(text: str, *, region: str = "HK", own: Own = None, keep: Iterabl
     # so look again around each replacement until nothing is found there. Every round turns
     # text into placeholders, which are never matched again, so it ends.
     while findings:
-        text, placeholders = _replaced(text, findings)
-        findings = _findings_near(text, placeholders, region, own, keep, also)
+        text, edges = _replaced(text, findings)
+        findings = _findings_near(text, edges, region, own, keep, also)
     return text
 
 
+# Letters, digits (Chinese numerals too: phones are read in them) and the marks of addresses.
+_GLUE = re.compile(r"[A-Za-z0-9@._%+\-()/#&＠．（）０-９Ａ-Ｚａ-ｚ〇零一二三四五六七八九幺兩两]")
 _SEPARATOR = "\n\n\n"  # between the neighbourhoods looked at together
 
 
-def _findings_near(text: str, placeholders: list[tuple[int, int]], region: str, own, keep,
+def _findings_near(text: str, edges: list[tuple[int, int]], region: str, own, keep,
                    also: tuple[str, ...]) -> list[Finding]:
-    """Certain findings in the neighbourhoods of the placeholders, all looked at in one go
+    """Certain findings around the given edges of placeholders, all looked at in one go
     (joined by blank lines); one that reaches a neighbourhood's cut edge is not trusted."""
-    windows = list(merged_windows(placeholders, _NEIGHBOURHOOD, _NEIGHBOURHOOD, len(text)))
+    windows = list(merged_windows(sorted(edges), _NEIGHBOURHOOD, _NEIGHBOURHOOD, len(text)))
+    if not windows:
+        return []
     joined, offsets, position = [], [], 0
     for start, end in windows:
         offsets.append((position, start, end))
@@ -148,20 +152,27 @@ def _findings_near(text: str, placeholders: list[tuple[int, int]], region: str, 
     return _merged(findings, [])
 
 
-_NEIGHBOURHOOD = 24  # characters on each side of a replacement that are looked at again
+_NEIGHBOURHOOD = 72  # characters on each side of a replacement that are looked at again
 
 
 def _replaced(text: str, findings: list[Finding]) -> tuple[str, list[tuple[int, int]]]:
-    """The text with the findings replaced, and where the placeholders now stand."""
-    pieces, placeholders, position, shift = [], [], 0, 0
+    """The text with the findings replaced, and the edges of placeholders where what was
+    replaced began or ended with a letter, a digit or a mark, or was a name: only there can a
+    neighbour have been blocked (the rules' lookarounds look at exactly those characters, and
+    the name rules at the words around)."""
+    pieces, edges, position, shift = [], [], 0, 0
     for finding in findings:
         pieces += [text[position:finding.start], finding.placeholder]
         start = finding.start + shift
-        placeholders.append((start, start + len(finding.placeholder)))
+        named = finding.placeholder == PLACEHOLDERS["name"]  # names read the words around them
+        if named or _GLUE.match(text[finding.start]):
+            edges.append((start, start))
+        if named or _GLUE.match(text[finding.end - 1]):
+            edges.append((start + len(finding.placeholder),) * 2)
         shift += len(finding.placeholder) - (finding.end - finding.start)
         position = finding.end
     pieces.append(text[position:])
-    return "".join(pieces), placeholders
+    return "".join(pieces), edges
 
 
 def marked_segments(text: str, *, region: str = "HK", own: Own = None, keep: Iterable[str] = (),
