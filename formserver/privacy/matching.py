@@ -112,6 +112,8 @@ def merged_windows(spans: Iterable[tuple[int, int]], before: int, after: int,
     window_start = window_end = -1
     for start, end in spans:
         start, end = max(0, start - before), min(length, end + after)
+        if start >= end:
+            continue
         if start <= window_end:
             window_end = max(window_end, end)
             continue

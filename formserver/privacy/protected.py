@@ -42,6 +42,11 @@ _CODE_AFTER_CUE = re.compile(
 )
 
 
+# Any word that keeps a number (a code's cue, a currency), to tell whether a replacement took
+# one away.
+ANY_KEEPING_WORD = re.compile(rf"{_CODE_CUES}|\$|HKD|RMB|MOP|元|蚊", re.IGNORECASE)
+
+
 def protected_spans(matching: str) -> Iterator[tuple[int, int]]:
     for pattern in (PLACEHOLDER, BLANKED_PLACEHOLDER, _REFERENCE):
         for found in pattern.finditer(matching):

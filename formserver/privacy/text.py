@@ -29,7 +29,8 @@ from .matching import PLACEHOLDER, PLACEHOLDERS, REGIONS, Finding, for_matching,
 from .names import find_chinese_names
 from .payments import find_payment_numbers
 from .plates import find_plates
-from .protected import is_kept, kept_values, protected_spans
+from .protected import ANY_KEEPING_WORD, is_kept, kept_values, protected_spans
+from .roles import ANY_ROLE_WORD
 
 Own = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
@@ -120,14 +121,25 @@ def redact_text(text: str, *, region: str = "HK", own: Own = None, keep: Iterabl
 
 # Letters, digits (Chinese numerals too: phones are read in them) and the marks of addresses.
 _GLUE = re.compile(r"[A-Za-z0-9@._%+\-()/#&＠．（）０-９Ａ-Ｚａ-ｚ〇零一二三四五六七八九幺兩两]")
-_SEPARATOR = "\n\n\n"  # between the neighbourhoods looked at together
+_SEPARATOR = "\n\n\n"  # between the stretches looked at together
+_DIGIT = re.compile("[0-9０-９〇零一二三四五六七八九幺兩两]")
+_APART = re.compile(r"[\s，。、；：！？「」『』【】《》…,;:!?\"'\[\]{}<>]")
+
+
+def _touches(edge: str, beside: str) -> bool:
+    """Whether what is beside a replaced span (nearest first) is glued to it: no space and no
+    punctuation between, or, for digits, other digits within three separators (phones and cards
+    are written in groups)."""
+    if _DIGIT.match(edge) and _DIGIT.search(beside):
+        return True
+    return bool(beside) and not _APART.match(beside)
 
 
 def _findings_near(text: str, edges: list[tuple[int, int]], region: str, own, keep,
                    also: tuple[str, ...]) -> list[Finding]:
-    """Certain findings around the given edges of placeholders, all looked at in one go
-    (joined by blank lines); one that reaches a neighbourhood's cut edge is not trusted."""
-    windows = list(merged_windows(sorted(edges), _NEIGHBOURHOOD, _NEIGHBOURHOOD, len(text)))
+    """Certain findings in the given stretches beside placeholders, all looked at in one go
+    (joined by blank lines); one that reaches a stretch's cut edge is not trusted."""
+    windows = list(merged_windows(sorted(edges), 0, 0, len(text)))
     if not windows:
         return []
     joined, offsets, position = [], [], 0
@@ -152,7 +164,8 @@ def _findings_near(text: str, edges: list[tuple[int, int]], region: str, own, ke
     return _merged(findings, [])
 
 
-_NEIGHBOURHOOD = 72  # characters on each side of a replacement that are looked at again
+_NEIGHBOURHOOD = 72  # characters looked at again beside a replacement with something glued
+_NAME_NEIGHBOURHOOD = 16  # and around a name
 
 
 def _replaced(text: str, findings: list[Finding]) -> tuple[str, list[tuple[int, int]]]:
@@ -164,15 +177,36 @@ def _replaced(text: str, findings: list[Finding]) -> tuple[str, list[tuple[int, 
     for finding in findings:
         pieces += [text[position:finding.start], finding.placeholder]
         start = finding.start + shift
-        named = finding.placeholder == PLACEHOLDERS["name"]  # names read the words around them
-        if named or _GLUE.match(text[finding.start]):
-            edges.append((start, start))
-        if named or _GLUE.match(text[finding.end - 1]):
-            edges.append((start + len(finding.placeholder),) * 2)
+        end = start + len(finding.placeholder)
+        # A name's rules read a few words around it; other rules only what is glued to it,
+        # which may be as long as an email address.
+        if _GLUE.match(text[finding.start]) and _touches(
+                text[finding.start], text[max(0, finding.start - 4):finding.start][::-1]):
+            edges.append((start - _NEIGHBOURHOOD, end))
+        if _GLUE.match(text[finding.end - 1]) and _touches(
+                text[finding.end - 1], text[finding.end:finding.end + 4]):
+            edges.append((start, end + _NEIGHBOURHOOD))
+        if finding.placeholder == PLACEHOLDERS["name"]:
+            edges.append((start - _NAME_NEIGHBOURHOOD, end + _NAME_NEIGHBOURHOOD))
+        if _took_away_a_keeping_word(text, finding.start, finding.end):
+            edges.append((start - _NEIGHBOURHOOD, end + _NEIGHBOURHOOD))
         shift += len(finding.placeholder) - (finding.end - finding.start)
         position = finding.end
     pieces.append(text[position:])
     return "".join(pieces), edges
+
+
+def _took_away_a_keeping_word(text: str, start: int, end: int) -> bool:
+    """Whether the span took (part of) a word that kept a name or a number near it away: a
+    staff role (the cleaning lady, Ms Ho), a code's cue, a currency."""
+    around_start = max(0, start - 16)
+    around = text[around_start:end + 16]
+    for pattern, copy in ((ANY_ROLE_WORD, segmenter.simplified(around)),
+                          (ANY_KEEPING_WORD, around)):
+        for found in pattern.finditer(copy):
+            if found.start() + around_start < end and start < found.end() + around_start:
+                return True
+    return False
 
 
 def marked_segments(text: str, *, region: str = "HK", own: Own = None, keep: Iterable[str] = (),
