@@ -33,11 +33,11 @@ _ENGLISH_ROAD = (r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Path|Drive|Dr|Terrace
                  r"Square|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Circuit|Highway|Hill|Rise)")
 _ENGLISH_ADDRESS = re.compile(
     rf"(?<![A-Za-z0-9/])(?:No\.?\s*)?[0-9]{{1,5}}[A-Za-z]?(?:\s*[-–]\s*[0-9]{{1,5}})?,?\s+"
-    rf"(?:{_ENGLISH_WORD}\s+){{1,4}}{_ENGLISH_ROAD}\b\.?"
+    rf"(?:{_ENGLISH_WORD}\s+){{1,4}}{_ENGLISH_ROAD}(?![A-Za-z])\.?"
     rf"(?:,?\s+(?:{_ENGLISH_WORD}\s?){{1,3}}(?=[,.\s]|$))?"
 )
 _PORTUGUESE_ADDRESS = re.compile(
-    r"\b(?:Rua|Avenida|Av\.|Estrada|Travessa|Beco|Largo|Calçada|Praça|Alameda|Pátio|Rotunda)"
+    r"(?<![A-Za-z])(?:Rua|Avenida|Av\.|Estrada|Travessa|Beco|Largo|Calçada|Praça|Alameda|Pátio|Rotunda)"
     r"\s+(?:d[aeo]s?\s+|de\s+)?(?:[A-ZÀ-Ý][\wÀ-ÿ]+\s+(?:d[aeo]s?\s+|de\s+|e\s+)?){0,4}?"
     r"[A-ZÀ-Ý][\wÀ-ÿ]+"
     r",?\s*(?:n\.?\s*[º°o]?\s*)?[0-9]{1,5}[A-Za-z]?(?![0-9])"

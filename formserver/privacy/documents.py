@@ -44,7 +44,7 @@ _DOCUMENT_CUES = (
 )
 _DOCUMENT_AFTER_CUE = re.compile(
     rf"(?:{'|'.join(_DOCUMENT_CUES)})"
-    r"[^0-9A-Za-z\n]{0,8}(?:(?:no|number|num)\b\.?[^0-9A-Za-z\n]{0,3})?"
+    r"[^0-9A-Za-z\n]{0,8}(?:(?:no|number|num)(?![A-Za-z])\.?[^0-9A-Za-z\n]{0,3})?"
     r"(?P<number>[A-Za-z]{0,2}\s?[0-9]{3,5}\s?[0-9]{3,6}[A-Za-z]?)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )

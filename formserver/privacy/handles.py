@@ -21,7 +21,7 @@ _HANDLE_AFTER_CUE = re.compile(
     r"(?P<handle>@?[A-Za-z0-9_][A-Za-z0-9._\-]{2,31})(?![A-Za-z0-9@])"
 )
 _AT_HANDLE = re.compile(r"(?<![A-Za-z0-9._%+\-@])@(?P<handle>[A-Za-z_][A-Za-z0-9_.]{2,29})"
-                        r"(?![A-Za-z0-9@])(?!\.[A-Za-z]{2,}\b)")
+                        r"(?![A-Za-z0-9@])(?!\.[A-Za-z]{2,}(?![A-Za-z]))")
 _COMMON_WORDS = frozenset((
     "group", "chat", "call", "video", "message", "me", "him", "her", "them", "us", "you",
     "the", "and", "or", "to", "please", "id", "account", "number",

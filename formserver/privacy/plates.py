@@ -25,8 +25,9 @@ _PLATE_NEEDING_CUE = re.compile(
     r"|M[A-Z]-?[0-9]{2}-?[0-9]{2}"  # Macau: MA-12-34
     r")(?![A-Za-z0-9-]|[年月日號号樓楼層层座室/:%]|\.[0-9])"
 )
-_CAR_CUE = re.compile(r"車|车|泊|plate|vehicle|car\b|cars\b|reg\.? ?no|的士|taxi|van\b|"
-                      r"motor(?:cycle|bike)|scooter|電單|电单|機車|机车|摩托", re.IGNORECASE)
+_CAR_CUE = re.compile(r"車|车|泊|plate|vehicle|cars?(?![A-Za-z])|reg\.? ?no|的士|taxi|"
+                      r"van(?![A-Za-z])|motor(?:cycle|bike)|scooter|電單|电单|機車|机车|摩托",
+                      re.IGNORECASE)
 _CUE_DISTANCE = 24
 # Car park levels, parking spaces and car models that have the shape of a plate.
 _LEVEL = re.compile(r"^(?:LG|UG|GF|RF|MF|CP|PL|BF|LB)\s?[0-9]{1,2}$", re.IGNORECASE)

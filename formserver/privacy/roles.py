@@ -49,13 +49,15 @@ _ENGLISH_ROLE_BEFORE = re.compile(
 )
 _HAS_LETTERS = re.compile("[A-Za-z]{3}")
 _ENGLISH_ROLE_AFTER = re.compile(
-    rf"^\s*(?:[,(（]\s*|\s+)(?:is\s+|was\s+)?(?:the|a|an|our|one)?\s*(?:{_ENGLISH_ROLE})\b",
+    rf"^\s*(?:[,(（]\s*|\s+)(?:is\s+|was\s+)?(?:the|a|an|our|one)?\s*(?:{_ENGLISH_ROLE})(?![A-Za-z])",
     re.IGNORECASE,
 )
 
 
-# Any word that keeps a name, to tell whether a replacement took one away.
-ANY_ROLE_WORD = re.compile(rf"{_ROLE}|(?<![A-Za-z])(?:{_ENGLISH_ROLE})", re.IGNORECASE)
+# Any word that keeps a name, to tell whether a replacement took one away (the Chinese ones
+# apart: case-insensitive matching makes the long alternation several times slower).
+ANY_ROLE_WORD = re.compile(_ROLE)
+ANY_ENGLISH_ROLE_WORD = re.compile(rf"(?<![A-Za-z])(?:{_ENGLISH_ROLE})", re.IGNORECASE)
 
 
 def in_role(simplified: str, start: int, end: int) -> bool:

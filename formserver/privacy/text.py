@@ -25,12 +25,26 @@ from .documents import find_birth_dates, find_documents
 from .handles import find_handles, find_urls
 from .identity import own_mapping, own_values
 from .latin_names import find_latin_names, given_name_syllables
-from .matching import PLACEHOLDER, PLACEHOLDERS, REGIONS, Finding, for_matching, merged_windows
+from .matching import (
+    PLACEHOLDER,
+    PLACEHOLDERS,
+    REGIONS,
+    Finding,
+    for_matching,
+    is_han,
+    merged_windows,
+)
 from .names import find_chinese_names
 from .payments import find_payment_numbers
 from .plates import find_plates
-from .protected import ANY_KEEPING_WORD, is_kept, kept_values, protected_spans
-from .roles import ANY_ROLE_WORD
+from .protected import (
+    ANY_ENGLISH_KEEPING_WORD,
+    ANY_KEEPING_WORD,
+    is_kept,
+    kept_values,
+    protected_spans,
+)
+from .roles import ANY_ENGLISH_ROLE_WORD, ANY_ROLE_WORD
 
 Own = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
@@ -120,25 +134,27 @@ def redact_text(text: str, *, region: str = "HK", own: Own = None, keep: Iterabl
 
 
 # Letters, digits (Chinese numerals too: phones are read in them) and the marks of addresses.
-_GLUE = re.compile(r"[A-Za-z0-9@._%+\-()/#&＠．（）０-９Ａ-Ｚａ-ｚ〇零一二三四五六七八九幺兩两]")
+_GLUE = re.compile(r"[A-Za-z0-9@._%+\-()/#&＠．（）０-９Ａ-Ｚａ-ｚ"
+                   r"〇零一二三四五六七八九十百幺兩两]")
 _SEPARATOR = "\n\n\n"  # between the stretches looked at together
 _DIGIT = re.compile("[0-9０-９〇零一二三四五六七八九幺兩两]")
-_APART = re.compile(r"[\s，。、；：！？「」『』【】《》…,;:!?\"'\[\]{}<>]")
 
 
 def _touches(edge: str, beside: str) -> bool:
-    """Whether what is beside a replaced span (nearest first) is glued to it: no space and no
-    punctuation between, or, for digits, other digits within three separators (phones and cards
-    are written in groups)."""
+    """Whether what is beside a replaced span (nearest first) may have been held back by it:
+    a letter, a digit or a mark right beside it, or the Chinese character that ends a plate
+    (粵Z·1234港); for digits, other digits within three separators (numbers come in groups).
+    Chinese words beside it are no identifiers that its letters could have held back."""
     if _DIGIT.match(edge) and _DIGIT.search(beside):
         return True
-    return bool(beside) and not _APART.match(beside)
+    return bool(beside) and bool(_GLUE.match(beside) or beside[0] in "港澳挂掛學学警")
 
 
 def _findings_near(text: str, edges: list[tuple[int, int]], region: str, own, keep,
                    also: tuple[str, ...]) -> list[Finding]:
     """Certain findings in the given stretches beside placeholders, all looked at in one go
-    (joined by blank lines); one that reaches a stretch's cut edge is not trusted."""
+    (joined by blank lines). One that reaches a stretch's cut edge may go on beyond it: then
+    the stretches are widened and looked at again (at worst, the whole text)."""
     windows = list(merged_windows(sorted(edges), 0, 0, len(text)))
     if not windows:
         return []
@@ -160,11 +176,14 @@ def _findings_near(text: str, edges: list[tuple[int, int]], region: str, own, ke
                                                         or end == len(text)):
                     findings.append(Finding(local_start + start, local_end + start,
                                             finding.kind, True, finding.text))
+                else:  # it may go on beyond the cut: look again at a wider stretch
+                    wider = [(a - _NEIGHBOURHOOD, b + _NEIGHBOURHOOD) for a, b in edges]
+                    return _findings_near(text, wider, region, own, keep, also)
                 break
     return _merged(findings, [])
 
 
-_NEIGHBOURHOOD = 72  # characters looked at again beside a replacement with something glued
+_NEIGHBOURHOOD = 48  # characters looked at again beside a replacement with something glued
 _NAME_NEIGHBOURHOOD = 16  # and around a name
 
 
@@ -174,6 +193,7 @@ def _replaced(text: str, findings: list[Finding]) -> tuple[str, list[tuple[int, 
     neighbour have been blocked (the rules' lookarounds look at exactly those characters, and
     the name rules at the words around)."""
     pieces, edges, position, shift = [], [], 0, 0
+    keeping = _keeping_words(text)
     for finding in findings:
         pieces += [text[position:finding.start], finding.placeholder]
         start = finding.start + shift
@@ -186,9 +206,11 @@ def _replaced(text: str, findings: list[Finding]) -> tuple[str, list[tuple[int, 
         if _GLUE.match(text[finding.end - 1]) and _touches(
                 text[finding.end - 1], text[finding.end:finding.end + 4]):
             edges.append((start, end + _NEIGHBOURHOOD))
-        if finding.placeholder == PLACEHOLDERS["name"]:
+        if finding.placeholder == PLACEHOLDERS["name"] or _in_chinese(text, finding):
+            # Chinese words around it are segmented afresh once it is gone.
             edges.append((start - _NAME_NEIGHBOURHOOD, end + _NAME_NEIGHBOURHOOD))
-        if _took_away_a_keeping_word(text, finding.start, finding.end):
+        if any(word_start < finding.end and finding.start < word_end
+               for word_start, word_end in keeping):  # it took away what kept a name or number
             edges.append((start - _NEIGHBOURHOOD, end + _NEIGHBOURHOOD))
         shift += len(finding.placeholder) - (finding.end - finding.start)
         position = finding.end
@@ -196,17 +218,22 @@ def _replaced(text: str, findings: list[Finding]) -> tuple[str, list[tuple[int, 
     return "".join(pieces), edges
 
 
-def _took_away_a_keeping_word(text: str, start: int, end: int) -> bool:
-    """Whether the span took (part of) a word that kept a name or a number near it away: a
-    staff role (the cleaning lady, Ms Ho), a code's cue, a currency."""
-    around_start = max(0, start - 16)
-    around = text[around_start:end + 16]
-    for pattern, copy in ((ANY_ROLE_WORD, segmenter.simplified(around)),
-                          (ANY_KEEPING_WORD, around)):
-        for found in pattern.finditer(copy):
-            if found.start() + around_start < end and start < found.end() + around_start:
-                return True
-    return False
+def _in_chinese(text: str, finding: Finding) -> bool:
+    """A span that begins or ends with a Chinese character next to another (九一二三四五六七 in
+    電話九一二三四五六七聯絡)."""
+    return (is_han(text[finding.start]) and is_han(text[finding.start - 1:finding.start] or "a")
+            or is_han(text[finding.end - 1]) and is_han(text[finding.end:finding.end + 1] or "a"))
+
+
+def _keeping_words(text: str) -> list[tuple[int, int]]:
+    """Where the words are that keep a name or a number near them: staff roles (the cleaning
+    lady, Ms Ho), codes' cues, currencies. A replacement that takes one away may free what it
+    kept."""
+    patterns = [ANY_KEEPING_WORD]
+    if re.search("[A-Za-z]", text):
+        patterns += [ANY_ENGLISH_ROLE_WORD, ANY_ENGLISH_KEEPING_WORD]
+    return [found.span() for found in ANY_ROLE_WORD.finditer(segmenter.simplified(text))] + [
+        found.span() for pattern in patterns for found in pattern.finditer(text)]
 
 
 def marked_segments(text: str, *, region: str = "HK", own: Own = None, keep: Iterable[str] = (),

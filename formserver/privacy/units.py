@@ -13,19 +13,20 @@ _CHINESE_NUMBER = "[〇零一二三四五六七八九十兩两]+"
 
 _BLOCK = re.compile(
     rf"(?:第\s*)?(?P<block>[0-9A-Za-z]{{1,3}}|{_CHINESE_NUMBER})\s*(?:座|棟|栋|幢|號樓|号楼)"
-    r"|\b(?:Block|Blk|Tower|Tower\s+No)\.?\s*(?P<block_en>[0-9A-Za-z]{1,3})\b",
+    r"|(?<![A-Za-z])(?:Block|Blk|Tower|Tower\s+No)\.?\s*(?P<block_en>[0-9A-Za-z]{1,3})"
+    r"(?![0-9A-Za-z])",
     re.IGNORECASE,
 )
 _ENTRANCE = re.compile(r"(?P<entrance>[0-9]{1,2})\s*(?:單元|单元)")
 _FLOOR = re.compile(
     rf"(?P<floor>[0-9]{{1,3}}|{_CHINESE_NUMBER})\s*(?:字樓|樓|楼|層|层)"
-    r"|(?P<floor_en>[0-9]{1,3})\s*(?:/\s*F\b|F\b|(?:st|nd|rd|th)?\s*floor\b)"
-    r"|\bFloor\s*(?P<floor_after>[0-9]{1,3})\b",
+    r"|(?P<floor_en>[0-9]{1,3})\s*(?:/\s*F|F|(?:st|nd|rd|th)?\s*floor)(?![A-Za-z])"
+    r"|(?<![A-Za-z])Floor\s*(?P<floor_after>[0-9]{1,3})(?![0-9])",
     re.IGNORECASE,
 )
 _FLAT = re.compile(
     r"(?P<flat>[0-9A-Za-z]{1,4})\s*(?:室|號|号|房)"
-    r"|\b(?:Flat|Rm|Room|Unit|Apt)\.?\s*(?P<flat_en>[0-9A-Za-z]{1,5})\b",
+    r"|(?<![A-Za-z])(?:Flat|Rm|Room|Unit|Apt)\.?\s*(?P<flat_en>[0-9A-Za-z]{1,5})(?![0-9A-Za-z])",
     re.IGNORECASE,
 )
 _FLAT_AFTER_FLOOR = re.compile(
@@ -33,7 +34,9 @@ _FLAT_AFTER_FLOOR = re.compile(
     r"(?![0-9A-Za-z座棟栋幢])",
     re.IGNORECASE,
 )
-_FLOOR_AND_FLAT = re.compile(r"\b(?P<floor>[0-9]{1,3})\s*-?\s*(?P<flat>[A-Za-z])\b")
+_FLOOR_AND_FLAT = re.compile(
+    r"(?<![0-9A-Za-z])(?P<floor>[0-9]{1,3})\s*-?\s*(?P<flat>[A-Za-z])(?![0-9A-Za-z])"
+)
 _ROOM_NUMBER = re.compile(r"(?<![0-9])(?P<room>[0-9]{3,4})(?![0-9])")
 
 
@@ -135,7 +138,7 @@ def unit_patterns(unit: str) -> list[str]:
                        rf"(?:{_SEP}{_ROOM_WORD})?{end}{_NOT_A_QUANTITY}")
     # English puts words between them: Flat 15 on 3/F of Tower 2.
     joiner = rf"{_SEP}(?:(?:on|of|at|in)\s+(?:the\s+)?)?"
-    flat_then_floor = rf"{_FLAT_WORD}{_SEP}{flat}{joiner}{floor}{_SEP}{_FLOOR_WORD}\b"
+    flat_then_floor = rf"{_FLAT_WORD}{_SEP}{flat}{joiner}{floor}{_SEP}{_FLOOR_WORD}(?![A-Za-z])"
     forms = [floor_then_flat, flat_then_floor]
     if parsed.flat.isdigit():  # 1203, Room 1203, 1203室
         room = re.escape(parsed.floor + parsed.flat.zfill(2))
@@ -150,6 +153,6 @@ def unit_patterns(unit: str) -> list[str]:
         if parsed.entrance:
             before += rf"(?:{_SEP}{re.escape(parsed.entrance)}\s*(?:單元|单元))?"
         before = rf"(?:{before}{_SEP})?"
-    after = (rf"(?:{joiner}(?:(?:Block|Blk|Tower)\.?\s*{re.escape(parsed.block)}\b"
+    after = (rf"(?:{joiner}(?:(?:Block|Blk|Tower)\.?\s*{re.escape(parsed.block)}(?![0-9A-Za-z])"
              rf"|(?:第\s*)?{re.escape(parsed.block)}\s*(?:座|棟|栋|幢)))?") if parsed.block else ""
     return [rf"(?<![0-9A-Za-z]){before}{_alternatives(*forms)}{after}"]
