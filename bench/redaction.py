@@ -3,11 +3,12 @@ and how long the segmenter's dictionary takes to load, once per process.
 
     .venv/bin/python bench/redaction.py [--runs 20]
 
-Two descriptions: "dense" is the corpus of tests/data/redaction_corpus.toml run together (one
+Three descriptions: "dense" is the corpus of tests/data/redaction_corpus.toml run together (one
 identifier every 25 characters or so: a worst case); "mixed" is ordinary complaint prose
-(tests/data/complaint-guidance.zh.txt) with corpus cases between its paragraphs, one identifier
-every 150 characters or so. Each run redacts a new text (its parts in another order) with the
-caches of earlier runs cleared, as for a new complaint. Prints a Markdown table.
+(tests/data/complaint-guidance.zh.txt) with a corpus case after each paragraph (one identifier
+every 100 characters or so); "typical" has a case after every fourth paragraph (one every 300).
+Each run redacts a new text (its parts in another order) with the caches of earlier runs
+cleared, as for a new complaint. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -34,14 +35,21 @@ OWN = {kind: CORPUS["own"]["hk"][kind] for kind in ("name", "unit", "phone", "em
 PROSE = (ROOT / "tests" / "data" / "complaint-guidance.zh.txt").read_text("utf-8").splitlines()
 
 
-def description(seed: int, length: int = 5000, dense: bool = True) -> str:
+def description(seed: int, length: int = 5000, kind: str = "dense") -> str:
+    """dense: corpus cases only; mixed: a case after each paragraph of prose; typical: a case
+    after every fourth paragraph."""
     texts = [case["text"] for case in CORPUS["case"]]
     generator = random.Random(seed)
     generator.shuffle(texts)
-    if not dense:
-        paragraphs = [line for line in PROSE if line.strip()]
-        texts = [item for pair in zip(paragraphs, texts[:len(paragraphs) // 4] * 4, strict=False)
-                 for item in pair if generator.random() < 0.9 or item in paragraphs]
+    if kind != "dense":
+        every = 1 if kind == "mixed" else 4
+        paragraphs = [line for line in PROSE if line.strip()] * 2
+        mixed = []
+        for index, paragraph in enumerate(paragraphs):
+            mixed.append(paragraph)
+            if index % every == every - 1:
+                mixed.append(texts[index % len(texts)])
+        texts = mixed
     return "\n".join(texts)[:length]
 
 
@@ -63,12 +71,12 @@ def main(argv=None) -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     first_wall, first_cpu = measure(description(0))  # patterns compiled, romanisation tables
     rows = []
-    for dense in (False, True):
+    for kind in ("typical", "mixed", "dense"):
         for length in (500, 2000, 5000):
-            runs = [measure(description(seed, length, dense)) for seed in range(1, args.runs + 1)]
+            runs = [measure(description(seed, length, kind)) for seed in range(1, args.runs + 1)]
             walls, cpus = [wall for wall, _ in runs], [cpu for _, cpu in runs]
-            rows.append(("dense" if dense else "mixed", length, statistics.median(walls),
-                         max(walls), statistics.median(cpus)))
+            rows.append((kind, length, statistics.median(walls), max(walls),
+                         statistics.median(cpus)))
     print(f"dictionary load: {load:.2f} s; process peak RSS after loading: {rss:.0f} MiB; "
           f"first redaction after loading: {first_wall:.0f} ms wall, {first_cpu:.0f} ms CPU\n")
     print("| description | characters | median ms (wall) | max ms (wall) | median ms (CPU) |")

@@ -153,6 +153,53 @@ def _touches(edge: str, beside: str) -> bool:
 def _findings_near(text: str, edges: list[tuple[int, int]], region: str, own, keep,
                    also: tuple[str, ...]) -> list[Finding]:
     """Certain findings in the given stretches beside placeholders, all looked at in one go
+    (joined by blank lines). One that reaches a stretch's cut edge may go on beyond it: that
+    stretch is widened and looked at again (at worst, the whole text)."""
+    windows, findings = list(merged_windows(sorted(edges), 0, 0, len(text))), []
+    while windows:
+        joined, offsets, position = [], [], 0
+        for start, end in windows:
+            offsets.append((position, start, end))
+            joined.append(text[start:end])
+            position += end - start + len(_SEPARATOR)
+        together = _SEPARATOR.join(joined)
+        found = [f for f in find_personal_data(together, region=region, own=own, keep=keep)
+                 if f.certain]
+        found = _merged(found, list(_also_findings(together, also, region, own, keep)))
+        cut = set()
+        for finding in found:
+            for joined_start, start, end in offsets:
+                if not joined_start <= finding.start < joined_start + end - start + 1:
+                    continue
+                local_start, local_end = finding.start - joined_start, finding.end - joined_start
+                if (local_start > 2 or start == 0) and (local_end < end - start - 2
+                                                        or end == len(text)):
+                    findings.append(Finding(local_start + start, local_end + start,
+                                            finding.kind, True, finding.text))
+                else:  # it may go on beyond the cut
+                    cut.add((start - _NEIGHBOURHOOD, end + _NEIGHBOURHOOD))
+                break
+        windows = list(merged_windows(sorted(cut), 0, 0, len(text)))
+    return _merged(findings, [])
+
+
+_SEPARATOR = "\n\n\n"  # between the stretches looked at together
+_DIGIT = re.compile("[0-9０-９〇零一二三四五六七八九幺兩两]")
+
+
+def _touches(edge: str, beside: str) -> bool:
+    """Whether what is beside a replaced span (nearest first) may have been held back by it:
+    a letter, a digit or a mark right beside it, or the Chinese character that ends a plate
+    (粵Z·1234港); for digits, other digits within three separators (numbers come in groups).
+    Chinese words beside it are no identifiers that its letters could have held back."""
+    if _DIGIT.match(edge) and _DIGIT.search(beside):
+        return True
+    return bool(beside) and bool(_GLUE.match(beside) or beside[0] in "港澳挂掛學学警")
+
+
+def _findings_near(text: str, edges: list[tuple[int, int]], region: str, own, keep,
+                   also: tuple[str, ...]) -> list[Finding]:
+    """Certain findings in the given stretches beside placeholders, all looked at in one go
     (joined by blank lines). One that reaches a stretch's cut edge may go on beyond it: then
     the stretches are widened and looked at again (at worst, the whole text)."""
     windows = list(merged_windows(sorted(edges), 0, 0, len(text)))
@@ -183,8 +230,8 @@ def _findings_near(text: str, edges: list[tuple[int, int]], region: str, own, ke
     return _merged(findings, [])
 
 
-_NEIGHBOURHOOD = 48  # characters looked at again beside a replacement with something glued
-_NAME_NEIGHBOURHOOD = 16  # and around a name
+_NEIGHBOURHOOD = 32  # characters looked at again beside a replacement with something glued
+_NAME_NEIGHBOURHOOD = 12  # and around a name
 
 
 def _replaced(text: str, findings: list[Finding]) -> tuple[str, list[tuple[int, int]]]:
