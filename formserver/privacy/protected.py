@@ -42,16 +42,6 @@ _CODE_AFTER_CUE = re.compile(
 )
 
 
-# Any word that keeps a number (a code's cue, a currency), to tell whether a replacement took
-# one away.
-ANY_KEEPING_WORD = re.compile(rf"{_CODE_CUES}|\$|元|蚊")
-ANY_ENGLISH_KEEPING_WORD = re.compile(
-    r"(?<![A-Za-z])(?:job|ticket|case|ref|reference|invoice|receipt|contract|order|quotation|"
-    r"notice|circular|claim|policy|report|application|booking|tracking|complaint|HKD|RMB|MOP)",
-    re.IGNORECASE,
-)
-
-
 def protected_spans(matching: str) -> Iterator[tuple[int, int]]:
     for pattern in (PLACEHOLDER, BLANKED_PLACEHOLDER, _REFERENCE):
         for found in pattern.finditer(matching):

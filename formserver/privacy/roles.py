@@ -54,12 +54,6 @@ _ENGLISH_ROLE_AFTER = re.compile(
 )
 
 
-# Any word that keeps a name, to tell whether a replacement took one away (the Chinese ones
-# apart: case-insensitive matching makes the long alternation several times slower).
-ANY_ROLE_WORD = re.compile(_ROLE)
-ANY_ENGLISH_ROLE_WORD = re.compile(rf"(?<![A-Za-z])(?:{_ENGLISH_ROLE})", re.IGNORECASE)
-
-
 def in_role(simplified: str, start: int, end: int) -> bool:
     """Whether the name at simplified[start:end] is named with a staff role next to it."""
     if _ROLE_BEFORE.search(simplified, max(0, start - 10), start) or _ROLE_AFTER.match(

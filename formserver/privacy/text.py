@@ -25,26 +25,11 @@ from .documents import find_birth_dates, find_documents
 from .handles import find_handles, find_urls
 from .identity import own_mapping, own_values
 from .latin_names import find_latin_names, given_name_syllables
-from .matching import (
-    PLACEHOLDER,
-    PLACEHOLDERS,
-    REGIONS,
-    Finding,
-    for_matching,
-    is_han,
-    merged_windows,
-)
+from .matching import PLACEHOLDER, PLACEHOLDERS, REGIONS, Finding, for_matching
 from .names import find_chinese_names
 from .payments import find_payment_numbers
 from .plates import find_plates
-from .protected import (
-    ANY_ENGLISH_KEEPING_WORD,
-    ANY_KEEPING_WORD,
-    is_kept,
-    kept_values,
-    protected_spans,
-)
-from .roles import ANY_ENGLISH_ROLE_WORD, ANY_ROLE_WORD
+from .protected import is_kept, kept_values, protected_spans
 
 Own = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
@@ -124,163 +109,25 @@ def redact_text(text: str, *, region: str = "HK", own: Own = None, keep: Iterabl
     findings = [finding for finding in find_personal_data(text, region=region, own=own, keep=keep)
                 if finding.certain]
     findings = _merged(findings, list(_also_findings(text, also, region, own, keep)))
-    # A replacement can make a new identifier visible (a neighbour that was glued to a letter),
-    # so look again around each replacement until nothing is found there. Every round turns
-    # text into placeholders, which are never matched again, so it ends.
+    # A replacement can make a new identifier visible (a neighbour that was glued to it, or
+    # that lost a character to it), so look again until nothing is found. Every round turns
+    # text into placeholders, which are never matched again, so it ends. (Looking again only
+    # around replacements was tried: rules read too much context for any window to be exact.)
     while findings:
-        text, edges = _replaced(text, findings)
-        findings = _findings_near(text, edges, region, own, keep, also)
+        text = _replaced(text, findings)
+        findings = [finding for finding in find_personal_data(text, region=region, own=own,
+                                                               keep=keep) if finding.certain]
+        findings = _merged(findings, list(_also_findings(text, also, region, own, keep)))
     return text
 
 
-# Letters, digits (Chinese numerals too: phones are read in them) and the marks of addresses.
-_GLUE = re.compile(r"[A-Za-z0-9@._%+\-()/#&＠．（）０-９Ａ-Ｚａ-ｚ"
-                   r"〇零一二三四五六七八九十百幺兩两]")
-_SEPARATOR = "\n\n\n"  # between the stretches looked at together
-_DIGIT = re.compile("[0-9０-９〇零一二三四五六七八九幺兩两]")
-
-
-def _touches(edge: str, beside: str) -> bool:
-    """Whether what is beside a replaced span (nearest first) may have been held back by it:
-    a letter, a digit or a mark right beside it, or the Chinese character that ends a plate
-    (粵Z·1234港); for digits, other digits within three separators (numbers come in groups).
-    Chinese words beside it are no identifiers that its letters could have held back."""
-    if _DIGIT.match(edge) and _DIGIT.search(beside):
-        return True
-    return bool(beside) and bool(_GLUE.match(beside) or beside[0] in "港澳挂掛學学警")
-
-
-def _findings_near(text: str, edges: list[tuple[int, int]], region: str, own, keep,
-                   also: tuple[str, ...]) -> list[Finding]:
-    """Certain findings in the given stretches beside placeholders, all looked at in one go
-    (joined by blank lines). One that reaches a stretch's cut edge may go on beyond it: that
-    stretch is widened and looked at again (at worst, the whole text)."""
-    windows, findings = list(merged_windows(sorted(edges), 0, 0, len(text))), []
-    while windows:
-        joined, offsets, position = [], [], 0
-        for start, end in windows:
-            offsets.append((position, start, end))
-            joined.append(text[start:end])
-            position += end - start + len(_SEPARATOR)
-        together = _SEPARATOR.join(joined)
-        found = [f for f in find_personal_data(together, region=region, own=own, keep=keep)
-                 if f.certain]
-        found = _merged(found, list(_also_findings(together, also, region, own, keep)))
-        cut = set()
-        for finding in found:
-            for joined_start, start, end in offsets:
-                if not joined_start <= finding.start < joined_start + end - start + 1:
-                    continue
-                local_start, local_end = finding.start - joined_start, finding.end - joined_start
-                if (local_start > 2 or start == 0) and (local_end < end - start - 2
-                                                        or end == len(text)):
-                    findings.append(Finding(local_start + start, local_end + start,
-                                            finding.kind, True, finding.text))
-                else:  # it may go on beyond the cut
-                    cut.add((start - _NEIGHBOURHOOD, end + _NEIGHBOURHOOD))
-                break
-        windows = list(merged_windows(sorted(cut), 0, 0, len(text)))
-    return _merged(findings, [])
-
-
-_SEPARATOR = "\n\n\n"  # between the stretches looked at together
-_DIGIT = re.compile("[0-9０-９〇零一二三四五六七八九幺兩两]")
-
-
-def _touches(edge: str, beside: str) -> bool:
-    """Whether what is beside a replaced span (nearest first) may have been held back by it:
-    a letter, a digit or a mark right beside it, or the Chinese character that ends a plate
-    (粵Z·1234港); for digits, other digits within three separators (numbers come in groups).
-    Chinese words beside it are no identifiers that its letters could have held back."""
-    if _DIGIT.match(edge) and _DIGIT.search(beside):
-        return True
-    return bool(beside) and bool(_GLUE.match(beside) or beside[0] in "港澳挂掛學学警")
-
-
-def _findings_near(text: str, edges: list[tuple[int, int]], region: str, own, keep,
-                   also: tuple[str, ...]) -> list[Finding]:
-    """Certain findings in the given stretches beside placeholders, all looked at in one go
-    (joined by blank lines). One that reaches a stretch's cut edge may go on beyond it: then
-    the stretches are widened and looked at again (at worst, the whole text)."""
-    windows = list(merged_windows(sorted(edges), 0, 0, len(text)))
-    if not windows:
-        return []
-    joined, offsets, position = [], [], 0
-    for start, end in windows:
-        offsets.append((position, start, end))
-        joined.append(text[start:end])
-        position += end - start + len(_SEPARATOR)
-    together = _SEPARATOR.join(joined)
-    found = [f for f in find_personal_data(together, region=region, own=own, keep=keep)
-             if f.certain]
-    found = _merged(found, list(_also_findings(together, also, region, own, keep)))
-    findings = []
-    for finding in found:
-        for joined_start, start, end in offsets:
-            if joined_start <= finding.start and finding.end <= joined_start + end - start:
-                local_start, local_end = finding.start - joined_start, finding.end - joined_start
-                if (local_start > 2 or start == 0) and (local_end < end - start - 2
-                                                        or end == len(text)):
-                    findings.append(Finding(local_start + start, local_end + start,
-                                            finding.kind, True, finding.text))
-                else:  # it may go on beyond the cut: look again at a wider stretch
-                    wider = [(a - _NEIGHBOURHOOD, b + _NEIGHBOURHOOD) for a, b in edges]
-                    return _findings_near(text, wider, region, own, keep, also)
-                break
-    return _merged(findings, [])
-
-
-_NEIGHBOURHOOD = 32  # characters looked at again beside a replacement with something glued
-_NAME_NEIGHBOURHOOD = 12  # and around a name
-
-
-def _replaced(text: str, findings: list[Finding]) -> tuple[str, list[tuple[int, int]]]:
-    """The text with the findings replaced, and the edges of placeholders where what was
-    replaced began or ended with a letter, a digit or a mark, or was a name: only there can a
-    neighbour have been blocked (the rules' lookarounds look at exactly those characters, and
-    the name rules at the words around)."""
-    pieces, edges, position, shift = [], [], 0, 0
-    keeping = _keeping_words(text)
+def _replaced(text: str, findings: list[Finding]) -> str:
+    pieces, position = [], 0
     for finding in findings:
         pieces += [text[position:finding.start], finding.placeholder]
-        start = finding.start + shift
-        end = start + len(finding.placeholder)
-        # A name's rules read a few words around it; other rules only what is glued to it,
-        # which may be as long as an email address.
-        if _GLUE.match(text[finding.start]) and _touches(
-                text[finding.start], text[max(0, finding.start - 4):finding.start][::-1]):
-            edges.append((start - _NEIGHBOURHOOD, end))
-        if _GLUE.match(text[finding.end - 1]) and _touches(
-                text[finding.end - 1], text[finding.end:finding.end + 4]):
-            edges.append((start, end + _NEIGHBOURHOOD))
-        if finding.placeholder == PLACEHOLDERS["name"] or _in_chinese(text, finding):
-            # Chinese words around it are segmented afresh once it is gone.
-            edges.append((start - _NAME_NEIGHBOURHOOD, end + _NAME_NEIGHBOURHOOD))
-        if any(word_start < finding.end and finding.start < word_end
-               for word_start, word_end in keeping):  # it took away what kept a name or number
-            edges.append((start - _NEIGHBOURHOOD, end + _NEIGHBOURHOOD))
-        shift += len(finding.placeholder) - (finding.end - finding.start)
         position = finding.end
     pieces.append(text[position:])
-    return "".join(pieces), edges
-
-
-def _in_chinese(text: str, finding: Finding) -> bool:
-    """A span that begins or ends with a Chinese character next to another (九一二三四五六七 in
-    電話九一二三四五六七聯絡)."""
-    return (is_han(text[finding.start]) and is_han(text[finding.start - 1:finding.start] or "a")
-            or is_han(text[finding.end - 1]) and is_han(text[finding.end:finding.end + 1] or "a"))
-
-
-def _keeping_words(text: str) -> list[tuple[int, int]]:
-    """Where the words are that keep a name or a number near them: staff roles (the cleaning
-    lady, Ms Ho), codes' cues, currencies. A replacement that takes one away may free what it
-    kept."""
-    patterns = [ANY_KEEPING_WORD]
-    if re.search("[A-Za-z]", text):
-        patterns += [ANY_ENGLISH_ROLE_WORD, ANY_ENGLISH_KEEPING_WORD]
-    return [found.span() for found in ANY_ROLE_WORD.finditer(segmenter.simplified(text))] + [
-        found.span() for pattern in patterns for found in pattern.finditer(text)]
+    return "".join(pieces)
 
 
 def marked_segments(text: str, *, region: str = "HK", own: Own = None, keep: Iterable[str] = (),
