@@ -1,10 +1,10 @@
-"""Identity card numbers and their check digits: Hong Kong, Taiwan, the mainland."""
+"""Identity card and payment card numbers and their check digits: Hong Kong, Macau, Taiwan,
+the mainland; Luhn for cards."""
 
 from __future__ import annotations
 
 import re
-
-from stdnum.cn import ric
+from datetime import date
 
 _HKID = re.compile(r"([A-Z]{1,2})([0-9]{6})\(?([0-9A])\)?")
 
@@ -42,7 +42,49 @@ def twid_is_valid(number: str) -> bool:
     return sum(digit * weight for digit, weight in zip(digits, weights, strict=True)) % 10 == 0
 
 
-def cnid_is_valid(number: str) -> bool:
-    """Mainland resident identity card number (18 characters, checked with python-stdnum)."""
-    return ric.is_valid(number)
+def _birth_date_is_plausible(year: int, month: int, day: int, today: date | None = None) -> bool:
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return False
+    return date(1890, 1, 1) <= born <= (today or date.today())
 
+
+def cnid_is_valid(number: str) -> bool:
+    """Mainland resident identity card number of 18 characters: the ISO 7064 MOD 11-2 check
+    character and a birth date that exists. The district code is not checked: numbers issued
+    under districts that have since been merged or renamed stay valid for life."""
+    compact = number.strip().upper()
+    if re.fullmatch(r"[1-9][0-9]{16}[0-9X]", compact) is None:
+        return False
+    if not _birth_date_is_plausible(int(compact[6:10]), int(compact[10:12]), int(compact[12:14])):
+        return False
+    total = sum(int(digit) * (2 ** (17 - index) % 11) for index, digit in enumerate(compact[:17]))
+    return "10X98765432"[total % 11] == compact[17]
+
+
+def cnid15_is_valid(number: str) -> bool:
+    """The older 15-digit mainland number (until 2013): no check digit, a birth date 19YYMMDD."""
+    compact = number.strip()
+    if re.fullmatch(r"[1-9][0-9]{14}", compact) is None:
+        return False
+    return _birth_date_is_plausible(1900 + int(compact[6:8]), int(compact[8:10]),
+                                    int(compact[10:12]))
+
+
+def moid_is_valid(number: str) -> bool:
+    """Macau resident identity card (BIR): 1, 5, 7 or 8, six digits and one more digit, printed
+    as 1234567(8). Macau publishes no check-digit rule, so only the shape is checked."""
+    compact = re.sub(r"[\s()/-]", "", number)
+    return re.fullmatch(r"[1578][0-9]{7}", compact) is not None
+
+
+def luhn_is_valid(digits: str) -> bool:
+    """The Luhn check that payment card numbers carry in their last digit."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0

@@ -1,8 +1,12 @@
-"""Text prepared for matching: full-width and look-alike characters mapped onto ASCII."""
+"""Text prepared for matching (full-width and look-alike characters mapped onto ASCII), the
+kinds of personal data, their placeholders, and what a finding is."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 REGIONS = ("HK", "MO", "TW", "CN")
 
@@ -13,33 +17,78 @@ PLACEHOLDERS = {
     "cn_id": "〔身份證號碼已隱藏〕",
     "tw_id": "〔身份證號碼已隱藏〕",
     "document": "〔證件號碼已隱藏〕",
+    "mo_id": "〔身份證號碼已隱藏〕",
+    "card": "〔卡號已隱藏〕",
+    "account": "〔帳號已隱藏〕",
+    "handle": "〔社交帳號已隱藏〕",
+    "url": "〔網址已隱藏〕",
+    "address": "〔地址已隱藏〕",
+    "birth_date": "〔出生日期已隱藏〕",
     "plate": "〔車牌已隱藏〕",
     "name": "〔姓名已隱藏〕",
+    "person": "〔姓名已隱藏〕",  # someone else's: the same label, so the two cannot be told apart
     "unit": "〔單位已隱藏〕",
+    "number": "〔號碼已隱藏〕",  # a long number the resident chose to hide
+    "other": "〔已隱藏〕",  # words the resident chose to hide
 }
+PLACEHOLDER = re.compile("〔[^〔〕]{0,12}已隱藏〕")
+# In the matching copy a placeholder's words are blanked out, so that 〔電話已隱藏〕 is never a
+# cue for the number after it.
+BLANKED_PLACEHOLDER = re.compile("〔□{3,15}〕")
 
 OWN_KINDS = ("name", "unit", "phone", "email")
 
 Span = tuple[int, int, str]
 
+
+@dataclass(frozen=True)
+class Finding:
+    """Personal data at text[start:end]. certain: hidden without asking; otherwise the resident
+    is asked (a name the tagger was unsure of, a long number with no cue)."""
+
+    start: int
+    end: int
+    kind: str  # a key of PLACEHOLDERS
+    certain: bool
+    text: str
+
+    @property
+    def placeholder(self) -> str:
+        return PLACEHOLDERS[self.kind]
+
 # Matching runs over a copy of the text with full-width and look-alike characters mapped one to
 # one onto ASCII, so that spans found in the copy are spans of the original text.
-_TO_ASCII = str.maketrans(
-    {
-        **{chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)},
-        "\u3000": " ",
-        "\u00a0": " ",
-        "\u202f": " ",
-        **{chr(code): "-" for code in range(0x2010, 0x2016)},
-        "\u2212": "-",
-        "\ufe63": "-",
-    }
-)
+_TO_ASCII = {
+    **{chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)},
+    "\u3000": " ",
+    "\u00a0": " ",
+    "\u202f": " ",
+    **{chr(code): "-" for code in range(0x2010, 0x2016)},
+    "\u2212": "-",
+    "\ufe63": "-",
+    **{char: str(unicodedata.decimal(char)) for char in map(chr, range(0x660, 0x1_0000))
+       if unicodedata.decimal(char, None) is not None and not "\uff10" <= char <= "\uff19"},
+}
+# A regular expression finds the few characters to map: str.translate with a table this large
+# costs over a microsecond for every character of the text.
+_NOT_ASCII_YET = re.compile("[" + "".join(map(re.escape, _TO_ASCII)) + "]")
 
 
 def for_matching(text: str) -> str:
-    return text.translate(_TO_ASCII)
+    mapped = _NOT_ASCII_YET.sub(lambda found: _TO_ASCII[found.group()], text)
+    if "已隱藏〕" not in mapped:
+        return mapped
+    return PLACEHOLDER.sub(lambda found: "〔" + "□" * (len(found.group()) - 2) + "〕", mapped)
 
+
+# Phone numbers read aloud and typed in Chinese numerals (九一二三四五六七).
+_NUMERALS = dict(zip("〇零一二三四五六七八九幺兩两", "00123456789122", strict=True))
+_NUMERAL = re.compile("[" + "".join(_NUMERALS) + "]")
+
+
+def numerals_as_digits(matching: str) -> str:
+    """The matching copy with Chinese numerals as digits (one character for one)."""
+    return _NUMERAL.sub(lambda found: _NUMERALS[found.group()], matching)
 
 
 def decimal_digits(text: str) -> str:
@@ -54,3 +103,22 @@ def is_han(char: str) -> bool:
         or "\U00020000" <= char <= "\U0003134f"
     )
 
+
+
+def merged_windows(spans: Iterable[tuple[int, int]], before: int, after: int,
+                   length: int) -> Iterator[tuple[int, int]]:
+    """Windows reaching `before` characters before and `after` after each span (in text order),
+    overlapping ones merged, within a text of `length` characters."""
+    window_start = window_end = -1
+    for start, end in spans:
+        start, end = max(0, start - before), min(length, end + after)
+        if start >= end:
+            continue
+        if start <= window_end:
+            window_end = max(window_end, end)
+            continue
+        if window_end > window_start:
+            yield window_start, window_end
+        window_start, window_end = start, end
+    if window_end > window_start:
+        yield window_start, window_end

@@ -1,176 +1,204 @@
-"""Personal data that anyone wrote into free text, found and replaced by labelled placeholders
-such as 〔電話已隱藏〕."""
+"""Personal data in free text, found and replaced by labelled placeholders (〔電話已隱藏〕).
+
+Two levels: a CERTAIN finding is hidden without asking; a POSSIBLE one (a name the tagger was
+unsure of, a long number with no cue, another flat of the estate) is shown to the resident,
+who may tick it to hide it (``also``). The finders, one module per kind of data:
+
+- identity: the resident's own name, unit, phone and email in their other spellings;
+- documents: identity cards (with check digits), passports and permits, dates of birth;
+- payments: cards (Luhn) and bank accounts; contacts: phones and emails;
+- handles: messaging handles and personal web addresses; addresses: streets and other flats;
+- names, latin_names: other people's names; plates: vehicle plates;
+- protected: what is never personal data (references, work orders, public numbers, ``keep``).
+"""
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
-import phonenumbers
-
-from .identifiers import cnid_is_valid, hkid_is_valid, twid_is_valid
+from . import segmenter
+from .addresses import find_addresses, find_other_flats
+from .contacts import find_emails, find_phones, is_amount
+from .documents import find_birth_dates, find_documents
+from .handles import find_handles, find_urls
 from .identity import own_mapping, own_values
-from .matching import PLACEHOLDERS, REGIONS, Span, for_matching
+from .latin_names import find_latin_names, given_name_syllables
+from .matching import PLACEHOLDER, PLACEHOLDERS, REGIONS, Finding, for_matching
+from .names import find_chinese_names
+from .payments import find_payment_numbers
+from .plates import find_plates
+from .protected import is_kept, kept_values, protected_spans
 
-_PLACEHOLDER_OR_REFERENCE = re.compile(
-    "|".join(map(re.escape, sorted(set(PLACEHOLDERS.values()))))
-    # Reference numbers of this system, e.g. HK-20261127-7KQ4.
-    + r"|(?<![A-Za-z0-9])[A-Z]{2,4}-20[0-9]{6}-[A-Z0-9]{4,8}(?![A-Za-z0-9])"
-)
+Own = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![A-Za-z0-9])"
-)
-_HKID_IN_TEXT = re.compile(
-    r"(?<![A-Za-z0-9])[A-Za-z]{1,2} ?[0-9]{6} ?(?:\([0-9Aa]\)|[0-9Aa])(?![A-Za-z0-9])"
-)
-_CNID_IN_TEXT = re.compile(
-    r"(?<![A-Za-z0-9])[1-9][0-9]{5} ?[0-9]{8} ?[0-9]{3}[0-9Xx](?![A-Za-z0-9])"
-)
-_TWID_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][12ABCDabcd89][0-9]{8}(?![A-Za-z0-9])")
-
-# Hong Kong and mainland passports and travel permits (H/K/E/G/C + 8 digits, EA1234567):
-# nothing else in a complaint looks like these.
-_DOCUMENT = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][0-9]{8}|E[A-Z][0-9]{7})(?![A-Za-z0-9])")
-_DOCUMENT_AFTER_CUE = re.compile(
-    r"(?:護照|护照|passport|通行證|通行证|回鄉證|回乡证|台胞證|台胞证|旅行證件|證件|证件|permit)"
-    r"[^0-9A-Za-z\n]{0,8}(?:(?:no|number)\b\.?[^0-9A-Za-z\n]{0,3})?"
-    r"(?P<number>[A-Za-z]{0,2}[0-9]{7,10})(?![A-Za-z0-9])",
-    re.IGNORECASE,
-)
-
-_PROVINCES = (
-    "京津沪滬渝冀豫云雲辽遼黑湘皖鲁魯新苏蘇浙赣贛鄂桂甘晋晉蒙陕陝吉闽閩贵貴粤粵青藏川宁寧琼瓊"
-)
-_MAINLAND_PLATE = re.compile(
-    rf"[{_PROVINCES}][A-Za-z][·・•‧. -]?"
-    r"(?:[A-Za-z0-9]{5,6}[挂掛學学警]?|[A-Za-z0-9]{4}[港澳])(?![A-Za-z0-9])"
-)
-_TAIWAN_PLATE = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z]{3}-[0-9]{4}(?![A-Za-z0-9-])")
-# Shapes that are plates only when the text is about cars.
-_PLATE_NEEDING_CUE = re.compile(
-    r"(?<![A-Za-z0-9-])(?:"
-    r"[A-HJ-NPR-Z]{2} ?[1-9][0-9]{0,3}"  # Hong Kong: AB 1234 (no I, O or Q)
-    r"|[0-9]{4}-[A-Za-z]{2}|[A-Za-z]{2}-[0-9]{4}|[0-9]{3}-[A-Za-z]{3}"  # older Taiwan shapes
-    r")(?![A-Za-z0-9-]|[年月日號号樓楼層层座室/:%]|\.[0-9])"
-)
-_CAR_CUE = re.compile(r"車|车|泊|停|plate|vehicle|car\b|reg\.? ?no", re.IGNORECASE)
-_CUE_DISTANCE = 12
-
-_CURRENCY_BEFORE = re.compile(
-    r"(?:\$|¥|￥|HKD|RMB|MOP|NTD|港幣|港币|人民幣|人民币|澳門幣)\s*$", re.IGNORECASE
-)
-_CURRENCY_AFTER = re.compile(r"^\s*(?:元|圓|蚊|塊|块|萬|万|港元|HKD|RMB|MOP)", re.IGNORECASE)
+# Kinds whose check digits make them certain even inside what looks like a reference number
+# (not cards: one number in ten passes the Luhn check by chance).
+_CHECKED = ("hkid", "cn_id", "tw_id")
+# Kinds that a published number or address (keep) can be.
+_KEEPABLE = ("phone", "email", "number", "handle", "url", "account")
+_LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ \-]?[0-9]){6,}(?![0-9A-Za-z])")
+_DATE_OR_TIME = re.compile(r"^(?:19|20)[0-9]{2}[01][0-9][0-3][0-9](?:[0-2][0-9][0-5][0-9])?$")
 
 
+def find_personal_data(text: str, *, region: str = "HK", own: Own = None,
+                       keep: Iterable[str] = ()) -> list[Finding]:
+    """Every finding, certain and possible, without overlaps, in text order.
 
-def find_personal_data(
-    text: str,
-    *,
-    region: str = "HK",
-    own: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-) -> list[Span]:
-    """Spans (start, end, kind) of personal data in text, without overlaps, in text order.
-
-    Kinds are the keys of PLACEHOLDERS. Placeholders already in the text and reference numbers
-    of this system are never reported.
+    region: the region tried first for phones (one of REGIONS; the others are tried too).
+    own: the resident's own details, "name", "unit", "phone" and "email" (a mapping or pairs);
+    each is found in its other spellings. keep: numbers and words that are public (the
+    estate's office and committee phones); the region's emergency and government numbers are
+    always kept. Placeholders already in the text and reference numbers are never reported.
     """
     if region not in REGIONS:
         raise ValueError(f"region must be one of {REGIONS}, not {region!r}")
-    matching = for_matching(text)
-    protected = [found.span() for found in _PLACEHOLDER_OR_REFERENCE.finditer(matching)]
-    candidates = [
-        *own_values(matching, own, region),
-        *_id_numbers(matching),
-        *_documents(matching),
-        *_plates(matching),
-        *((found.start(), found.end(), "email") for found in _EMAIL.finditer(matching)),
-        *_phones(matching, region),
-    ]
-    chosen: list[Span] = []
-    taken = list(protected)
-    # Longest first, so "+852 9123 4567" wins over a shorter reading of part of it.
-    for start, end, kind in sorted(candidates, key=lambda span: span[0] - span[1]):
-        if start < end and all(
-            end <= other_start or other_end <= start for other_start, other_end in taken
-        ):
-            chosen.append((start, end, kind))
-            taken.append((start, end))
-    return sorted(chosen)
-
-
-def redact_text(
-    text: str,
-    *,
-    region: str = "HK",
-    own: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-) -> str:
-    """Replace personal data in free text by placeholders such as 〔電話已隱藏〕.
-
-    region: the region tried first for phone numbers without a country code (one of REGIONS).
-    own: the resident's own details, as a mapping (or (kind, value) pairs) with the keys
-    "name", "unit", "phone" and "email"; each is redacted wherever it appears, also in other
-    spellings (without spaces, other spacing of the phone digits, "3座12樓B" for "第3座 12樓 B室").
-    """
     own = own_mapping(own)
-    # A replacement can make a new identifier visible (a neighbour that was glued to a letter),
-    # so repeat until nothing is found. Every round turns text into placeholders, so it ends.
-    while spans := find_personal_data(text, region=region, own=own):
-        for start, end, kind in reversed(spans):
-            text = text[:start] + PLACEHOLDERS[kind] + text[end:]
+    matching = for_matching(text)
+    simplified = segmenter.simplified(matching)
+    others = [
+        *find_documents(matching),
+        *find_birth_dates(matching),
+        *find_payment_numbers(matching),
+        *find_plates(matching),
+        *find_emails(matching),
+        *find_phones(matching, region),
+        *find_handles(matching),
+        *find_urls(matching),
+        *find_addresses(matching),
+        *find_chinese_names(simplified),
+        *find_latin_names(matching, simplified),
+        *find_other_flats(matching),
+        *_long_numbers(matching),
+    ]
+    kept_digits, kept_words = kept_values(tuple(keep), region)
+    others = [candidate for candidate in others if candidate[2] not in _KEEPABLE
+              or not is_kept(matching[candidate[0]:candidate[1]], kept_digits, kept_words)]
+    protected = list(protected_spans(matching))
+    candidates = [
+        (start, end, kind, certain)
+        for start, end, kind, certain in (*own_values(matching, own, region, simplified), *others)
+        if start < end and (kind in _CHECKED or not any(start < p_end and p_start < end
+                                                        for p_start, p_end in protected))
+    ]
+    return [Finding(start, end, kind, certain, text[start:end])
+            for start, end, kind, certain in _without_overlaps(candidates)]
+
+
+def preload() -> None:
+    """Load the segmenter's dictionary and the romanisation tables now (about 3 s), e.g. in a
+    worker before its first request; otherwise the first redaction in a process does it."""
+    segmenter.preload()
+    given_name_syllables()
+
+
+def possible_personal_data(text: str, *, region: str = "HK", own: Own = None,
+                           keep: Iterable[str] = ()) -> list[Finding]:
+    """The findings that are not hidden unless the resident asks (for the review page)."""
+    return [finding for finding in find_personal_data(text, region=region, own=own, keep=keep)
+            if not finding.certain]
+
+
+def redact_text(text: str, *, region: str = "HK", own: Own = None, keep: Iterable[str] = (),
+                also: Iterable[str] = ()) -> str:
+    """The text with every certain finding replaced by its placeholder (〔電話已隱藏〕), and every
+    occurrence of each of `also` (words the resident ticked on the review page) too."""
+    own = own_mapping(own)
+    also = tuple(word for word in also if word and word.strip())
+    findings = [finding for finding in find_personal_data(text, region=region, own=own, keep=keep)
+                if finding.certain]
+    findings = _merged(findings, list(_also_findings(text, also, region, own, keep)))
+    # A replacement can make a new identifier visible (a neighbour that was glued to it, or
+    # that lost a character to it), so look again until nothing is found. Every round turns
+    # text into placeholders, which are never matched again, so it ends. (Looking again only
+    # around replacements was tried: rules read too much context for any window to be exact.)
+    while findings:
+        text = _replaced(text, findings)
+        findings = [finding for finding in find_personal_data(text, region=region, own=own,
+                                                               keep=keep) if finding.certain]
+        findings = _merged(findings, list(_also_findings(text, also, region, own, keep)))
     return text
 
 
-
-def _phones(matching: str, region: str) -> Iterator[Span]:
-    regions = [region, *(other for other in REGIONS if other != region)]
-    # phonenumbers refuses numbers glued to Latin letters ("Tel91234567"); a second copy with
-    # letters blanked out finds those too.
-    blanked = re.sub(r"[A-Za-z]", " ", matching)
-    for copy in (matching, blanked):
-        for each_region in regions:
-            for found in phonenumbers.PhoneNumberMatcher(
-                copy, each_region, leniency=phonenumbers.Leniency.VALID
-            ):
-                if not _is_amount(matching, found.start, found.end):
-                    yield found.start, found.end, "phone"
+def _replaced(text: str, findings: list[Finding]) -> str:
+    pieces, position = [], 0
+    for finding in findings:
+        pieces += [text[position:finding.start], finding.placeholder]
+        position = finding.end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
-def _is_amount(matching: str, start: int, end: int) -> bool:
-    return bool(
-        _CURRENCY_BEFORE.search(matching[max(0, start - 6) : start])
-        or _CURRENCY_AFTER.match(matching[end : end + 4])
-    )
+def marked_segments(text: str, *, region: str = "HK", own: Own = None, keep: Iterable[str] = (),
+                    also: Iterable[str] = ()) -> list[tuple[str, str | None]]:
+    """The redacted text in pieces: (placeholder, its kind) for each redaction and (text, None)
+    between them, so that a template can mark redactions without |safe."""
+    redacted = redact_text(text, region=region, own=own, keep=keep, also=also)
+    kinds = {}
+    for kind, placeholder in PLACEHOLDERS.items():
+        kinds.setdefault(placeholder, kind)
+    segments: list[tuple[str, str | None]] = []
+    position = 0
+    for found in PLACEHOLDER.finditer(redacted):
+        if found.start() > position:
+            segments.append((redacted[position:found.start()], None))
+        segments.append((found.group(), kinds.get(found.group(), "other")))
+        position = found.end()
+    if position < len(redacted):
+        segments.append((redacted[position:], None))
+    return segments
 
 
-def _id_numbers(matching: str) -> Iterator[Span]:
-    for pattern, is_valid, kind in (
-        (_HKID_IN_TEXT, hkid_is_valid, "hkid"),
-        (_CNID_IN_TEXT, cnid_is_valid, "cn_id"),
-        (_TWID_IN_TEXT, twid_is_valid, "tw_id"),
-    ):
-        for found in pattern.finditer(matching):
-            if is_valid(found.group().replace(" ", "").upper()):
-                yield found.start(), found.end(), kind
+def _long_numbers(matching: str) -> Iterator[tuple[int, int, str, bool]]:
+    """Seven digits or more that nothing else explains: possibly someone's number."""
+    for found in _LONG_NUMBER.finditer(matching):
+        digits = re.sub(r"[^0-9]", "", found.group())
+        if not _DATE_OR_TIME.match(digits) and not is_amount(matching, *found.span()):
+            yield found.start(), found.end(), "number", False
 
 
-def _documents(matching: str) -> Iterator[Span]:
-    for found in _DOCUMENT.finditer(matching):
-        yield found.start(), found.end(), "document"
-    for found in _DOCUMENT_AFTER_CUE.finditer(matching):
-        yield found.start("number"), found.end("number"), "document"
+def _without_overlaps(candidates: list) -> list[tuple[int, int, str, bool]]:
+    """Certain findings first, longest first; overlapping findings with the same placeholder
+    become one; a possible finding that touches a certain one is dropped."""
+    starts: list[int] = []  # the chosen findings, which never overlap, in text order
+    chosen: list[tuple[int, int, str, bool]] = []
+    order = sorted(candidates, key=lambda candidate: (not candidate[3],
+                                                      candidate[0] - candidate[1], candidate[0]))
+    for start, end, kind, certain in order:
+        last = bisect.bisect_left(starts, end)  # chosen[:last] start before this one ends
+        first = last
+        while first > 0 and chosen[first - 1][1] > start:
+            first -= 1
+        overlapping = chosen[first:last]
+        if overlapping and not all(PLACEHOLDERS[other[2]] == PLACEHOLDERS[kind]
+                                   and other[3] == certain for other in overlapping):
+            continue
+        if overlapping:
+            start, end = min(start, overlapping[0][0]), max(end, overlapping[-1][1])
+            kind = overlapping[0][2]
+        chosen[first:last] = [(start, end, kind, certain)]
+        starts[first:last] = [start]
+    return chosen
 
 
-def _plates(matching: str) -> Iterator[Span]:
-    for found in _MAINLAND_PLATE.finditer(matching):
-        if sum(char.isdigit() for char in found.group()) >= 3:
-            yield found.start(), found.end(), "plate"
-    for found in _TAIWAN_PLATE.finditer(matching):
-        yield found.start(), found.end(), "plate"
-    for found in _PLATE_NEEDING_CUE.finditer(matching):
-        start, end = found.span()
-        if _CAR_CUE.search(matching[max(0, start - _CUE_DISTANCE) : end + _CUE_DISTANCE]):
-            yield start, end, "plate"
+def _also_findings(text: str, also: tuple[str, ...], region: str, own, keep) -> Iterator[Finding]:
+    if not also:
+        return
+    matching = for_matching(text)
+    protected = list(protected_spans(matching))
+    kinds = {finding.text.casefold(): finding.kind
+             for finding in possible_personal_data(text, region=region, own=own, keep=keep)}
+    for word in also:
+        pattern = r"\s*".join(map(re.escape, for_matching(word).split()))
+        for found in re.finditer(pattern, matching, re.IGNORECASE):
+            start, end = found.span()
+            if not any(start < p_end and p_start < end for p_start, p_end in protected):
+                kind = kinds.get(word.strip().casefold(), "other")
+                yield Finding(start, end, kind, True, text[start:end])
 
 
+def _merged(findings: list[Finding], extra: list[Finding]) -> list[Finding]:
+    """Findings without overlaps, in text order."""
+    spans = _without_overlaps([(f.start, f.end, f.kind, True) for f in (*findings, *extra)])
+    return [Finding(start, end, kind, True, "") for start, end, kind, _ in spans]

@@ -1,0 +1,98 @@
+"""Street addresses in free text, in Hong Kong, Macau, Taiwan and mainland style (彌敦道123號,
+台北市大安區忠孝東路四段100號5樓, 123 Nathan Road, Rua do Campo 23), and other flats of the
+estate (13樓B室), which are only possibly personal: the resident decides.
+
+A road's name alone (在彌敦道塞車) is not an address: a number must follow it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+Candidate = tuple[int, int, str, bool]
+
+_HAN = r"[\u4e00-\u9fff]"
+_NUMBER = r"(?:[0-9]{1,5}|[〇零一二三四五六七八九十百]{1,6})"
+_ROAD = r"(?:大道|馬路|马路|道|路|街|巷|弄|里|徑|径|坊|圍|围|胡同|大街|巷道)"
+_AREA = r"(?:省|市|縣|县|區|区|鎮|镇|鄉|乡|村|里|新界|九龍|九龙|香港|澳門|澳门|氹仔|路環|路环)"
+_CHINESE_ADDRESS = re.compile(
+    rf"(?:{_HAN}{{1,6}}?{_AREA}){{0,4}}"  # 广东省深圳市南山区, 新界沙田
+    rf"{_HAN}{{1,8}}?{_ROAD}"  # 科技园路, 忠孝東路
+    rf"(?:\s*{_NUMBER}\s*[段巷弄]){{0,3}}"  # 四段, 188巷5弄
+    rf"\s*{_NUMBER}(?:\s*[-至及]\s*{_NUMBER})?\s*(?:號|号|番地)"  # 100號, 88-90号
+    rf"(?:\s*之\s*{_NUMBER})?"  # 100號之3
+    rf"(?:\s*{_HAN}{{0,10}}?(?:大廈|大厦|中心|花園|花园|廣場|广场|樓|楼|閣|阁|苑|邨|村|座|棟|栋))?"
+    rf"(?:\s*{_NUMBER}\s*(?:樓|楼|層|层|F|/F))?(?:\s*[A-Za-z0-9]{{1,4}}\s*(?:室|房|號房))?"
+)
+# Words that end in 道 or 路 but are no road (知道, 一路, 報道): what comes before the number.
+_NOT_ROADS = re.compile(r"(?:知道|报道|報道|频道|頻道|渠道|通道|走道|一路|沿路|马路边|馬路邊|"
+                        r"管道|隧道|街道|道路|公路|網路|网路|线路|線路|电路|電路|门路|門路)$")
+
+_ENGLISH_WORD = r"[A-Z][a-z]+(?:['’][a-z]+)?"
+_ENGLISH_ROAD = (r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Path|Drive|Dr|Terrace|Crescent|"
+                 r"Square|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Circuit|Highway|Hill|Rise)")
+_ENGLISH_ADDRESS = re.compile(
+    rf"(?<![A-Za-z0-9/])(?:No\.?\s*)?[0-9]{{1,5}}[A-Za-z]?(?:\s*[-–]\s*[0-9]{{1,5}})?,?\s+"
+    rf"(?:{_ENGLISH_WORD}\s+){{1,4}}{_ENGLISH_ROAD}(?![A-Za-z])\.?"
+    rf"(?:,?\s+(?:{_ENGLISH_WORD}\s?){{1,3}}(?=[,.\s]|$))?"
+)
+_PORTUGUESE_ADDRESS = re.compile(
+    r"(?<![A-Za-z])(?:Rua|Avenida|Av\.|Estrada|Travessa|Beco|Largo|Calçada|Praça|Alameda|Pátio|Rotunda)"
+    r"\s+(?:d[aeo]s?\s+|de\s+)?(?:[A-ZÀ-Ý][\wÀ-ÿ]+\s+(?:d[aeo]s?\s+|de\s+|e\s+)?){0,4}?"
+    r"[A-ZÀ-Ý][\wÀ-ÿ]+"
+    r",?\s*(?:n\.?\s*[º°o]?\s*)?[0-9]{1,5}[A-Za-z]?(?![0-9])"
+)
+
+# Another flat: a floor and a flat letter or number (13樓B室, 13B, Flat C, 20/F).
+_OTHER_FLAT = re.compile(
+    r"(?<![0-9A-Za-z])(?:(?:第\s*)?[0-9A-Za-z]{1,2}\s*[座棟栋]\s*)?"
+    r"(?:[0-9]{1,2}\s*(?:樓|楼|/F|F)\s*[A-H](?:\s*室)?"
+    r"|[0-9]{1,2}[A-H]\s*室|[0-9]{3,4}\s*室"
+    r"|Flat\s+[A-H0-9]{1,2},?\s*[0-9]{1,2}/F)(?![0-9A-Za-z座棟栋])",
+    re.IGNORECASE,
+)
+
+
+# Words the leading run of characters swallows that belong to the sentence, not the address.
+_LEADING = set("我你佢他她住在喺於于到去係系是的址為为:：位處处搬番返近由從从")
+
+
+# Where a Chinese address may end: a road, a number and 號. The full expression, slow to try at
+# every character, runs only on the stretch before each of these.
+_ROAD_AND_NUMBER = re.compile(
+    rf"{_ROAD}(?:\s*{_NUMBER}\s*[段巷弄]){{0,3}}\s*{_NUMBER}(?:\s*[-至及]\s*{_NUMBER})?\s*"
+    r"(?:號|号|番地)"
+)
+_REACH = 40  # characters before the road that an address's areas and road name may take
+
+
+def find_addresses(matching: str) -> Iterator[Candidate]:
+    searched_to = 0
+    for anchor in _ROAD_AND_NUMBER.finditer(matching):
+        window_start = max(searched_to, anchor.start() - _REACH)
+        for found in _CHINESE_ADDRESS.finditer(matching, window_start, min(len(matching),
+                                                                            anchor.end() + 40)):
+            if found.end() < anchor.end() or _road_end(found.group()) is None:
+                continue
+            start = found.start()
+            while start < found.end() and matching[start] in _LEADING:
+                start += 1
+            yield start, found.end(), "address", True
+            searched_to = found.end()
+            break
+    for pattern in (_ENGLISH_ADDRESS, _PORTUGUESE_ADDRESS):
+        for found in pattern.finditer(matching):
+            yield found.start(), found.end(), "address", True
+
+
+def _road_end(address: str) -> int | None:
+    """Where the road's name ends, or None when it is a word like 知道 and no road."""
+    found = re.search(rf"{_ROAD}(?=[\s0-9〇零一二三四五六七八九十百])", address)
+    if found is None or _NOT_ROADS.search(address[:found.end()]):
+        return None
+    return found.end()
+
+
+def find_other_flats(matching: str) -> Iterator[Candidate]:
+    for found in _OTHER_FLAT.finditer(matching):
+        yield found.start(), found.end(), "unit", False

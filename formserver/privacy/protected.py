@@ -1,0 +1,79 @@
+"""What is never personal data however it looks: this system's reference numbers, work-order,
+contract and invoice numbers, the placeholders themselves, and the numbers the public is given
+(999, 1823, 12345, the estate's office and committee phones passed in as keep)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from .matching import BLANKED_PLACEHOLDER, PLACEHOLDER, numerals_as_digits
+
+# The emergency and government numbers of each region, and those every region knows.
+PUBLIC_NUMBERS = {
+    "HK": ("999", "112", "992", "1823"),
+    "MO": ("999", "110", "112", "120", "119"),
+    "TW": ("110", "119", "112", "113", "165", "1950", "1999"),
+    "CN": ("110", "119", "120", "122", "12345", "12315", "12369", "12358", "12319", "12328"),
+}
+COMMON_PUBLIC_NUMBERS = ("999", "1823", "12345", "12315", "110", "119", "120")
+
+_REFERENCE = re.compile(
+    # This system's references: 20261127-K7Q-4M2, and the older HK-20261127-7KQ4.
+    r"(?<![A-Za-z0-9])(?:20[0-9]{6}-[A-Z0-9]{3}-[A-Z0-9]{3}|[A-Z]{2,4}-20[0-9]{6}-[A-Z0-9]{4,8})"
+    r"(?![A-Za-z0-9])"
+    # Codes with letters, a year and a number: WO-2026-1187, HK-C-2026-0031, INV/2026/0042.
+    r"|(?<![A-Za-z0-9])[A-Z]{1,4}(?:[-/][A-Z]{1,4})?[-/]20[0-9]{2}[-/][0-9A-Z]{2,8}(?![A-Za-z0-9])"
+)
+_CODE_CUES = (
+    r"工單|工单|工作單|工作单|維修單|维修单|單號|单号|編號|编号|合約|合约|合同|發票|发票|收據|收据|"
+    r"訂單|订单|個案|个案|案件|參考|参考|報價單|报价单|報告|报告|通告|告示|檔案|档案|"
+    r"報案|报案|保單|保单|索償|索偿|申請|申请|預約|预约|追蹤|追踪|運單|运单|快遞單|快递单|"
+    r"(?<![A-Za-z])(?:W\.?O|P\.?O)(?![A-Za-z])\.?"
+)
+_CODE_AFTER_CUE = re.compile(
+    rf"(?:(?:{_CODE_CUES})\s*(?:no\.?|number|#|編號|编号|號碼|号码|號|号|:|：|是|為|为)*"
+    r"|(?<![A-Za-z])(?:job|ticket|case|ref(?:erence)?|invoice|receipt|contract|order|quotation|notice|"
+    r"circular|work\s+order|claim|policy|report|application|booking|tracking|complaint|"
+    r"permit\s+application)\s*(?:no\.?|number|#|:)+(?:\s*(?:is|was))?)\s*"
+    r"(?P<code>[A-Za-z0-9](?:[A-Za-z0-9/\-]{0,28}[A-Za-z0-9])?)",
+    re.IGNORECASE,
+)
+
+
+def protected_spans(matching: str) -> Iterator[tuple[int, int]]:
+    for pattern in (PLACEHOLDER, BLANKED_PLACEHOLDER, _REFERENCE):
+        for found in pattern.finditer(matching):
+            yield found.span()
+    for found in _CODE_AFTER_CUE.finditer(matching):
+        if any(char.isdigit() for char in found.group("code")):
+            yield found.span("code")
+
+
+_COUNTRY_CODES = ("852", "853", "886", "86", "00852", "00853", "00886", "0086")
+
+
+@lru_cache(maxsize=64)
+def kept_values(keep: tuple[str, ...], region: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The digits of kept numbers (with and without a country code), and kept words (an office
+    email), from the caller's keep and the region's public numbers. A value's 〔示例〕 mark
+    (site.toml's placeholders) is ignored."""
+    values = [*PUBLIC_NUMBERS.get(region, ()), *COMMON_PUBLIC_NUMBERS, *keep]
+    digits, words = set(), set()
+    for value in values:
+        value = value.replace("〔示例〕", "").strip()
+        value_digits = re.sub(r"[^0-9]", "", numerals_as_digits(value))
+        if len(value_digits) >= 3 and not re.search(r"[A-Za-z@]", value):
+            digits |= {value_digits, *(code + value_digits for code in _COUNTRY_CODES)}
+        elif value:
+            words.add(value.casefold())
+    return frozenset(digits), frozenset(words)
+
+
+def is_kept(text: str, digits: frozenset[str], words: frozenset[str]) -> bool:
+    """Whether a finding's text is a kept number (in any spelling, with or without the country
+    code) or a kept word."""
+    if text.strip().casefold() in words:
+        return True
+    return re.sub(r"[^0-9]", "", numerals_as_digits(text)) in digits

@@ -1,0 +1,175 @@
+"""Redaction of every kind of personal data issue 11 lists: what is hidden, in which spellings,
+and what is kept (staff in their role, public numbers, look-alikes); the two levels of finding;
+de-identification of a whole complaint."""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from formserver.complaint import Complaint
+from formserver.privacy import segmenter
+from formserver.privacy.complaint import WITHHELD, deidentify, possibly_personal, published_contacts
+from formserver.privacy.identifiers import cnid_is_valid
+from formserver.privacy.matching import PLACEHOLDERS
+from formserver.privacy.text import find_personal_data, possible_personal_data, redact_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("保安員陳先生態度惡劣", "保安員陳先生"),
+        ("張經理話會跟進", "張經理"),
+        ("管理員李小姐冇回覆", "管理員李小姐"),
+        ("清潔工人黃姐好勤力", "清潔工人黃姐"),
+        ("the security guard Mr Chan was asleep", "Mr Chan"),
+    ],
+)
+def test_staff_named_in_their_role_are_kept(text, kept):
+    assert kept in redact_text(text)
+
+
+@pytest.mark.parametrize("name", ["李太", "王伯伯", "張先生", "林小姐", "黃姐", "Wong Siu Ming"])
+def test_other_peoples_names_are_hidden(name):
+    assert name not in redact_text(f"鄰居{name}成日喺走廊堆雜物，我同{name}講過好多次。")
+
+
+def test_the_estates_published_numbers_are_kept_only_when_passed_in():
+    text = "管理處電話 2345 6789，鄰居電話 6123 4567"
+    kept = redact_text(text, keep=["〔示例〕2345 6789"])
+    assert kept == "管理處電話 2345 6789，鄰居電話 〔電話已隱藏〕"
+    assert "2345 6789" not in redact_text(text)
+
+
+def test_public_numbers_of_the_region_are_kept():
+    text = "我打咗 999 同 1823，內地熱線 12345、12315、110、119、120"
+    assert redact_text(text, region="HK") == text
+
+
+def test_a_long_number_with_no_cue_is_only_possible_and_ticking_it_hides_every_occurrence():
+    text = "佢話 5566778899 係佢個號碼，記住 5566778899。"
+    first, second = possible_personal_data(text)
+    assert (first.kind, first.text, first.certain) == ("number", "5566778899", False)
+    assert second.text == first.text and second.start > first.end
+    possible = first
+    assert redact_text(text) == text
+    hidden = redact_text(text, also=[possible.text])
+    assert "5566778899" not in hidden and hidden.count(PLACEHOLDERS["number"]) == 2
+
+
+def test_words_the_resident_ticks_are_hidden_even_if_nothing_found_them():
+    assert redact_text("我個花名叫肥仔明", also=["肥仔明"]) == "我個花名叫〔已隱藏〕"
+
+
+def test_a_phone_in_chinese_numerals_and_an_obfuscated_email_are_hidden():
+    redacted = redact_text("電話九一二三四五六七，電郵 chan at example dot com")
+    assert redacted == "電話〔電話已隱藏〕，電郵 〔電郵已隱藏〕"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["陈大文", "陳 大 文", "陳先生", "陳生", "大文", "阿文", "Chan Tai Man", "CHAN TAI MAN",
+     "Tai-man Chan", "Taiman Chan", "Mr Chan", "Chan Dawen"],
+)
+def test_the_residents_own_name_is_hidden_in_every_spelling(spelling):
+    redacted = redact_text(f"我係{spelling}。", own={"name": "陳大文"})
+    assert spelling.casefold() not in redacted.casefold()
+
+
+@pytest.mark.parametrize("spelling", ["12B", "12樓B室", "十二樓B室", "Flat B, 12/F", "12/F B室",
+                                      "3座12樓B室", "Block 3, 12/F, Flat B"])
+def test_the_residents_own_unit_is_hidden_in_every_form(spelling):
+    redacted = redact_text(f"我住{spelling}，", own={"unit": "第3座 12樓 B室"})
+    assert redacted == "我住〔單位已隱藏〕，"
+
+
+@pytest.mark.parametrize("spelling", ["1203室", "B座1203", "12樓03室", "Room 1203"])
+def test_a_unit_with_a_numbered_flat_is_hidden_as_a_room_number(spelling):
+    assert redact_text(f"我住{spelling}，", own={"unit": "B座12樓03室"}) == "我住〔單位已隱藏〕，"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [("停車場 LG2 有積水", "LG2"), ("車位 CP 15 被人霸佔", "CP 15"),
+     ("部 Mazda CX 5 泊咗喺度", "CX 5"), ("一架 Tesla Model 3 好靜", "Model 3"),
+     ("工單 WO-2026-1187 未處理", "WO-2026-1187"),
+     ("參考編號 20261127-K7Q-4M2", "20261127-K7Q-4M2"), ("3/F lobby 冇燈", "3/F lobby")],
+)
+def test_look_alikes_of_plates_and_numbers_are_kept(text, kept):
+    assert kept in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [("430421197805234134", True),  # a district code abolished since: still valid for life
+     ("430421197805234135", False), ("110105194912310020", False), ("440304198502301239", False)],
+)
+def test_mainland_ids_are_checked_by_their_own_check_character_not_the_district(number, valid):
+    assert cnid_is_valid(number) is valid
+
+
+def test_macau_ids_are_found_with_brackets_or_after_a_cue():
+    assert redact_text("1234567(8)") == "〔身份證號碼已隱藏〕"
+    assert redact_text("澳門身份證 5215432 8") == "澳門身份證 〔身份證號碼已隱藏〕"
+    assert redact_text("編號 5215432 8") == "編號 5215432 8"
+
+
+def test_the_segmenter_loads_once_even_when_threads_ask_at_the_same_time():
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(segmenter._load()))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(result) for result in results}) == 1
+
+
+def test_deidentify_withholds_the_resident_block_and_keeps_the_estates_published_numbers():
+    site = tomllib.loads((ROOT / "site.toml").read_text("utf-8"))
+    complaint = Complaint(
+        reference="20261127-K7Q-4M2", submitted_at=datetime(2026, 11, 27, 9), reply_due=date(
+            2026, 11, 30), recipient="office", category="facilities", name="陳大文",
+        unit="第3座 12樓 B室", phone="9123 4567", email="chan.taiman@example.com",
+        subject="陳生投訴升降機",
+        description="我陳大文住12B，打過管理處 2345 6789，佢話打 6123 4567。",
+        occurred_at=None, location="第3座大堂", impact="", expected_resolution="請回覆陳先生。",
+    )
+    office = deidentify(complaint, "HK", keep=published_contacts(site))
+    assert (office.name, office.unit, office.phone, office.email) == (WITHHELD, WITHHELD, "", "")
+    assert office.anonymized
+    assert office.description == ("我〔姓名已隱藏〕住〔單位已隱藏〕，打過管理處 2345 6789，"
+                                  "佢話打 〔電話已隱藏〕。")
+    assert office.subject == "〔姓名已隱藏〕投訴升降機"
+    assert office.location == "第3座大堂"  # a common area of the block, not the resident's flat
+    assert "〔示例〕" not in "".join(published_contacts(site))
+
+
+def test_the_review_page_is_asked_each_possible_finding_once_and_hides_what_is_ticked():
+    complaint = Complaint(
+        reference="20261127-K7Q-4M2", submitted_at=datetime(2026, 11, 27, 9),
+        reply_due=date(2026, 11, 30), recipient="office", category="neighbours", name="陳大文",
+        unit="第3座 12樓 B室", phone="9123 4567", email="", subject="樓上13樓B室漏水",
+        description="樓上13樓B室漏水，佢畀咗個號碼 5566778899。", occurred_at=None,
+        location="13樓B室門外", impact="", expected_resolution="",
+    )
+    asked = possibly_personal(complaint, "HK")
+    assert [(finding.kind, finding.text) for finding in asked] == [("unit", "13樓B室"),
+                                                                  ("number", "5566778899")]
+    office = deidentify(complaint, "HK", also=[asked[0].text])
+    assert "13樓B室" not in office.subject + office.description + office.location
+    assert "5566778899" in office.description  # not ticked: the resident judged it harmless
+
+
+def test_ordinary_prose_about_complaints_loses_nothing():
+    # The source of the site's guidance (3,300 characters, kept byte for byte): no personal data.
+    text = (ROOT / "tests" / "data" / "complaint-guidance.zh.txt").read_text("utf-8")
+    assert [f.text for f in find_personal_data(text) if f.certain] == []
+    assert redact_text(text) == text
