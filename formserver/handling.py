@@ -124,14 +124,15 @@ class FollowUp:
 
 
 def prepare_follow_up(reference: str, access_code: str, details: str, now: datetime,
-                      config) -> FollowUp | None:
-    """A follow-up the access code allows, or None; raises StoreUnavailable."""
+                      config, keep: tuple[str, ...] = ()) -> FollowUp | None:
+    """A follow-up the access code allows, or None; raises StoreUnavailable. keep: the
+    estate's published numbers, which de-identification leaves in."""
     with store(config) as db:
         case = access.case_for_code(db, reference, access_code, config)
     if case is None:
         return None
     if case.anonymized:  # the follow-up inherits the complaint's choice
-        details = redact_text(details, region=config["REGION"])
+        details = redact_text(details, region=config["REGION"], keep=keep)
     return FollowUp(case, access.new_link(config, now), details)
 
 

@@ -9,10 +9,11 @@ import logging
 from pathlib import Path
 from types import SimpleNamespace
 
-from flask import Flask, abort, redirect, request, send_from_directory
+from flask import Flask, abort, current_app, redirect, request, send_from_directory
 from werkzeug.security import safe_join
 
 from .editions import EDITIONS, edition_of, for_edition, simplified_data
+from .privacy.complaint import published_contacts
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,19 @@ def layout_context(contract: dict, facts: dict, path: str) -> dict:
     }
 
 
+def published_numbers() -> tuple[str, ...]:
+    """The estate's and the region's published phones and emails, kept by de-identification."""
+    return current_app.extensions["published_numbers"]
+
+
 def init_app(app: Flask) -> None:
     contract = read_contract(Path(app.config["SITE_DIR"]))
     app.extensions["site_contract"] = contract
     facts = {"hant": {"site": app.config["SITE"], "region": contract["region"]}}
     facts["hans"] = simplified_data(facts["hant"])  # the build converts its pages whole
     app.extensions["site_facts"] = facts
+    app.extensions["published_numbers"] = published_contacts(app.config["SITE"],
+                                                             contract["region"])
 
     @app.context_processor
     def shared_layout():

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from .matching import Finding
-from .text import possible_personal_data, redact_text
+from .text import marked_segments, possible_personal_data, redact_text
 
 TEXT_FIELDS = ("respondent", "subject", "description", "location", "impact", "expected_resolution")
 # What the office sees instead of the resident's name and unit: nothing of them, not even the
@@ -34,6 +34,20 @@ def deidentify(complaint, region: str, *, keep: Iterable[str] = (), also: Iterab
                    **texts)
 
 
+def deidentify_marked(complaint, region: str, *, keep: Iterable[str] = (),
+                      also: Iterable[str] = ()) -> tuple[object, dict[str, list]]:
+    """deidentify(), and for each free-text field its redacted text in pieces (marked_segments)
+    so the review page can mark what was hidden; one redaction per field for both."""
+    own = own_details(complaint)
+    keep, also = tuple(keep), tuple(also)
+    marks = {name: marked_segments(getattr(complaint, name), region=region, own=own, keep=keep,
+                                   also=also)
+             for name in TEXT_FIELDS}
+    texts = {name: "".join(piece for piece, _ in pieces) for name, pieces in marks.items()}
+    return replace(complaint, name=WITHHELD, unit=WITHHELD, phone="", email="", anonymized=True,
+                   **texts), marks
+
+
 def possibly_personal(complaint, region: str, *, keep: Iterable[str] = ()) -> list[Finding]:
     """What the review page asks about: the possible findings of every free-text field of the
     complaint as the resident typed it, each text once, in the order of the fields. Ticked
@@ -48,14 +62,15 @@ def possibly_personal(complaint, region: str, *, keep: Iterable[str] = ()) -> li
     return found
 
 
-def published_contacts(site: dict) -> tuple[str, ...]:
-    """The phones and emails that site.toml publishes (office, committee, government
-    departments): the estate's own, never a resident's."""
+def published_contacts(site: dict, region: dict | None = None) -> tuple[str, ...]:
+    """The phones and emails the estate publishes (office and committee in site.toml, the
+    region's government channels): the estate's own, never a resident's."""
     found = []
-    sections = [site.get("office", {}), site.get("committee", {}), *site.get("government", [])]
+    sections = [site.get("office", {}), site.get("committee", {}),
+                *(region or {}).get("bodies", {}).values()]
     for section in sections:
         for key in ("phone", "email", "fax", "hotline"):
             value = section.get(key) if isinstance(section, dict) else None
-            if isinstance(value, str) and value.strip():
+            if isinstance(value, str) and value.strip() and "〔待核實〕" not in value:
                 found.append(re.sub(r"^〔示例〕", "", value.strip()))
     return tuple(found)

@@ -30,8 +30,8 @@ from ..errors import error_page
 from ..evidence import EvidenceError, accepted_list, deidentify_file, megabytes, read_uploads
 from ..forms import ComplaintForm, SendForm
 from ..messages import attachment_names
-from ..privacy.complaint import deidentify
-from ..site import page
+from ..privacy.complaint import deidentify_marked, possibly_personal
+from ..site import page, published_numbers
 from ..spam import form_start, looks_automated, started_token
 from ..vocabulary import LIMITS, new_access_code, new_reference
 from ..workdays import local_now, next_working_day
@@ -174,11 +174,15 @@ def complaint_review():
         return redirect(url_for(".complaint_sent"))
     if draft.files_expired:
         return redirect(url_for(".complaint_form", expired=1))
-    complaint = complaint_from(draft)
-    return render_page("complaint_review.html", complaint=complaint,
-                           attachments=attachment_names(complaint),
-                           send_form=SendForm(draft=draft.id, digest=draft.digest),
-                           page=page("檢查投訴內容", "送出前，先看看管理處會收到甚麼。"))
+    complaint, marks = office_copy(draft)
+    possible = (possibly_personal(raw_complaint(draft), current_app.config["REGION"],
+                                  keep=published_numbers())
+                if draft.answers["anonymize"] else [])
+    return render_page("complaint_review.html", complaint=complaint, marks=marks,
+                       possible=possible, possible_kinds=POSSIBLE_KINDS,
+                       attachments=attachment_names(complaint),
+                       send_form=SendForm(draft=draft.id, digest=draft.digest),
+                       page=page("檢查投訴內容", "送出前，先看看管理處會收到甚麼。"))
 
 
 @bp.post("/complaint/send")
@@ -206,7 +210,7 @@ def complaint_send():
 def send(draft: drafts.Draft) -> dict:
     """Spool the complaint (503 when it cannot be), then keep only what the confirmation
     page shows; return that page's summary."""
-    complaint = complaint_from(draft)
+    complaint = complaint_from(draft, ticked(draft) if draft.answers["anonymize"] else ())
     access_code = new_access_code()
     try:
         acknowledged = submission.submit(complaint, resident_email=draft.answers.get("email") or "",
@@ -245,16 +249,41 @@ def decoy_receipt() -> dict:
             "access_code": new_access_code()}
 
 
-def complaint_from(draft: drafts.Draft) -> Complaint:
-    """The complaint as the office will receive it: de-identified if the resident asked."""
+def complaint_from(draft: drafts.Draft, also: tuple[str, ...] = ()) -> Complaint:
+    """The complaint as the office will receive it: de-identified if the resident asked (also:
+    the words they ticked on the review page to hide as well)."""
+    return office_copy(draft, also)[0]
+
+
+# What the review page says of each kind of possible personal data.
+POSSIBLE_KINDS = {"person": "可能是一個人的名字", "number": "一個沒有說明用途的號碼",
+                  "unit": "可能是一個單位"}
+
+
+def office_copy(draft: drafts.Draft, also: tuple[str, ...] = ()) -> tuple[Complaint, dict]:
+    """The office's copy and, when de-identified, each free-text field in marked pieces."""
     region = current_app.config["REGION"]
     now = local_now(region)
     complaint = from_answers(draft.answers, reference=draft.reference, evidence=draft.evidence,
                              submitted_at=now, reply_due=next_working_day(now.date(), region))
     if not draft.answers["anonymize"]:
-        return complaint
-    complaint = deidentify(complaint, region)
-    return replace(complaint, evidence=tuple(deidentify_file(item) for item in draft.evidence))
+        return complaint, {}
+    copy, marks = deidentify_marked(complaint, region, keep=published_numbers(), also=also)
+    return replace(copy, evidence=tuple(deidentify_file(item) for item in draft.evidence)), marks
+
+
+def raw_complaint(draft: drafts.Draft) -> Complaint:
+    """The complaint as the resident typed it (for what the review page asks about)."""
+    now = local_now(current_app.config["REGION"])
+    return from_answers(draft.answers, reference=draft.reference, evidence=(), submitted_at=now,
+                        reply_due=now.date())
+
+
+def ticked(draft: drafts.Draft) -> tuple[str, ...]:
+    """The words ticked on the review page to hide, among those it offered (nothing else)."""
+    offered = {finding.text for finding in possibly_personal(
+        raw_complaint(draft), current_app.config["REGION"], keep=published_numbers())}
+    return tuple(word for word in request.form.getlist("hide") if word in offered)
 
 
 @bp.get("/complaint/sent")

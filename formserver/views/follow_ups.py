@@ -22,7 +22,7 @@ from ..editions import render_page
 from ..forms import FollowUpForm
 from ..messages import build_follow_up
 from ..sanitize import one_line
-from ..site import page
+from ..site import page, published_numbers
 from ..spam import looks_automated, started_token
 from ..vocabulary import FOLLOW_UP_REASONS, LIMITS
 from ..workdays import local_now
@@ -56,7 +56,7 @@ def follow_up():
     now = local_now(config["REGION"])
     try:  # only the resident, with the access code, may follow up in their name
         prepared = handling.prepare_follow_up(reference, form.access_code.data, form.details.data,
-                                              now, config)
+                                              now, config, keep=published_numbers())
     except cases.StoreUnavailable:  # nothing sent yet: say so, never a 500
         abort(503)
     if prepared is None:
