@@ -61,3 +61,4 @@ proc_name = "estate-complaints"
 # gunicorn 27's control socket (gunicornc) would go to $HOME/.gunicorn/: not used here, and the
 # service may write only to the instance folder. (Older gunicorns ignore this setting.)
 control_socket_disable = True
+

@@ -94,7 +94,7 @@ FIXTURE_PAGES = {
 FIXTURE_CONFIG = """\
 base_url = "https://estate.test"
 region = "HK"
-app_paths = ["/complaint", "/follow-up"]
+app_paths = ["/complaint", "/follow-up", "/status"]
 [estate]
 name = "測試花園"
 [office]

@@ -68,3 +68,15 @@ def test_without_de_identification_nothing_is_marked_or_asked(client):
     response = post_form(client, description=UNSURE)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<mark" not in page and 'name="hide"' not in page and "Peter Chan" in page
+
+
+def test_one_wording_of_what_is_hidden_on_the_form_the_review_the_email_and_the_notice(
+        app, client, smtp_server, built_site):
+    wording = app.config["SITE"]["wording"]["deidentification"]
+    assert wording in client.get("/complaint").get_data(as_text=True)
+    page = review(client)
+    assert wording in page and app.config["SITE"]["wording"]["deidentification_contact"] in page
+    assert client.post("/complaint/send", data=send_form_fields(page)).status_code == 303
+    assert wording in office_text(app, smtp_server)
+    notice = (built_site / "privacy" / "index.html").read_text("utf-8")
+    assert wording in notice
