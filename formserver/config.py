@@ -39,7 +39,7 @@ DEFAULTS = {
     "ACKNOWLEDGEMENTS_PER_DAY": 3,  # per email address and per client
     "SUBMISSION_RATE_LIMIT": "10/hour;30/day",  # per client; Flask-Limiter's notation
     "RATELIMIT_STORAGE_URI": "memory://",  # per process: use redis:// with several workers
-    "REGION": "HK",  # HK, MO, TW or CN: working days and phone numbers
+    "REGION": "",  # HK, MO, TW or CN: working days and phone numbers; empty: site.toml's region
     "SPOOL_DIR": "",  # default: instance/spool
     "MAILDIR": "",  # default: instance/maildir
     "STATS_DB": "",  # anonymous statistics; default: instance/stats.sqlite
@@ -93,6 +93,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config["STATS_DB"] = app.config["STATS_DB"] or str(instance / "stats.sqlite")
     app.config["DRAFT_DIR"] = app.config["DRAFT_DIR"] or str(instance / "drafts")
     app.config["CASE_DB"] = app.config["CASE_DB"] or str(instance / "cases.sqlite")
+    app.config["SITE"] = read_site_config(Path(app.config["SITE_CONFIG"]))
+    app.config["REGION"] = app.config["REGION"] or app.config["SITE"].get("region", "HK")
     check_config(app.config)
     if not app.config["SECRET_KEY"]:
         if app.config["SMTP_HOST"]:
@@ -100,7 +102,6 @@ def load_config(app: Flask, test_config: dict | None) -> None:
                               "set FORMSERVER_SECRET_KEY to a long random value, e.g. from "
                               "`python -c 'import secrets; print(secrets.token_hex(32))'`")
         app.config["SECRET_KEY"] = instance_secret(instance)
-    app.config["SITE"] = read_site_config(Path(app.config["SITE_CONFIG"]))
 
 
 def check_config(config) -> None:

@@ -29,11 +29,11 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from .. import access, cases, delivery, handling
 from ..crypto import keyed_hash
 from ..forms import CaseActionForm, ConfirmForm, OfficeLoginForm
+from ..private_pages import init_private, notice_page, timeline
 from ..reminders import escalation_day
 from ..site import page
 from ..vocabulary import CASE_ACTIONS, LIMITS
 from ..workdays import local_now
-from .private import init_private, notice_page, timeline
 
 log = logging.getLogger(__name__)
 bp = Blueprint("cases", __name__)

@@ -17,11 +17,11 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from .. import access, cases, handling
 from ..editions import render_page
 from ..forms import ConfirmForm, FollowUpForm, StatusForm
+from ..private_pages import init_private, timeline
 from ..site import page
 from ..spam import started_token
 from ..vocabulary import FOLLOW_UP_REASONS, LIMITS
 from ..workdays import local_now
-from .private import init_private, timeline
 
 bp = Blueprint("status", __name__)
 init_private(bp, "查詢系統暫時無法讀取個案資料。請稍後再試，或致電管理處，提供投訴編號。")

@@ -9,10 +9,10 @@ import logging
 from flask import Blueprint, request
 from werkzeug.exceptions import TooManyRequests
 
-from ..cases import Case, StoreUnavailable
-from ..editions import render_page
-from ..errors import retry_hint
-from ..site import page
+from .cases import Case, StoreUnavailable
+from .editions import render_page
+from .errors import retry_hint
+from .site import page
 
 log = logging.getLogger(__name__)
 
