@@ -153,6 +153,8 @@ def pdf_with(open_action=None, link_action=None, page_trigger=None) -> bytes:
 @pytest.mark.parametrize("where", ["open_action", "link_action", "page_trigger"])
 @pytest.mark.parametrize("kind", list(REFUSED_ACTIONS))
 def test_a_pdf_action_other_than_moving_within_the_document_is_refused(kind, where):
+    if (kind, where) == ("URI", "link_action"):
+        pytest.skip("a web link that must be clicked is disarmed, not refused (next test)")
     data = pdf_with(**{where: REFUSED_ACTIONS[kind]})
     with pytest.raises(UncleanableFile) as refusal:
         check_pdf(data)
@@ -160,6 +162,23 @@ def test_a_pdf_action_other_than_moving_within_the_document_is_refused(kind, whe
     assert "請用「列印」另存" in PDF_ACTIVE
     with pytest.raises(UncleanableFile):
         clean_pdf(data)
+
+
+@pytest.mark.parametrize("clean", [clean_pdf, strip_pdf_gps])
+def test_a_web_link_is_taken_out_of_the_offices_copy_not_refused(clean):
+    data = pdf_with(link_action=REFUSED_ACTIONS["URI"])
+    check_pdf(data)
+    with pikepdf.open(io.BytesIO(clean(data))) as cleaned:
+        for page in cleaned.pages:
+            for annotation in page.obj.get("/Annots", []):
+                assert "/A" not in annotation
+        assert b"/URI" not in io.BytesIO(clean(data)).getvalue()
+
+
+def test_a_web_link_that_chains_another_action_is_refused():
+    chained = action("/URI", URI=String("https://example.com/"), Next=REFUSED_ACTIONS["Launch"])
+    with pytest.raises(UncleanableFile):
+        check_pdf(pdf_with(link_action=chained))
 
 
 def test_a_chained_action_behind_a_harmless_one_is_refused():

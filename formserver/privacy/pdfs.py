@@ -43,11 +43,13 @@ _IMAGE_METADATA = (b"Exif\x00\x00", b"http://ns.adobe.com/", b"Photoshop 3.0")
 def check_pdf(data: bytes, most_objects: int = 50_000) -> None:
     """Raise UncleanableFile (with a message for the resident) unless the PDF is passive:
     readable, not encrypted, no script, embedded file, form submission, XFA or any action
-    other than moving within the document (evidence is read, not run)."""
+    other than moving within the document (evidence is read, not run). A web link that the
+    reader would have to click is not refused: the office's copy loses it (disarm_links)."""
     with _opened(data) as pdf:
         if len(pdf.objects) > most_objects:
             raise UncleanableFile(PDF_UNREADABLE)
         try:
+            disarm_links(pdf)
             for node in _all_dictionaries(pdf):
                 if _is_active(node):
                     raise UncleanableFile(PDF_ACTIVE)
@@ -66,6 +68,7 @@ def clean_pdf(data: bytes) -> bytes:
     with _opened(data) as pdf:
         pages = len(pdf.pages)
         try:
+            disarm_links(pdf)
             _drop_form_fields(pdf)
             pdf.flatten_annotations("all")
             _drop_keys(pdf.Root, keep=_KEPT_ROOT_KEYS)
@@ -97,7 +100,7 @@ def strip_pdf_gps(data: bytes) -> bytes:
     check_pdf(data)
     with _opened(data) as pdf:
         try:
-            changed = False
+            changed = disarm_links(pdf)
             for node in _all_dictionaries(pdf):
                 metadata = node.get("/Metadata")
                 if isinstance(metadata, Stream) and mentions_gps(metadata.read_bytes()):
@@ -109,6 +112,20 @@ def strip_pdf_gps(data: bytes) -> bytes:
             raise
         except Exception as error:
             raise UncleanableFile(PDF_REFUSAL) from error
+
+
+def disarm_links(pdf: pikepdf.Pdf) -> bool:
+    """Take the web address out of every link annotation that only opens one (bills and
+    statements are full of them): the text on the page stays, nothing opens. Whether any was."""
+    disarmed = False
+    for page in pdf.pages:
+        for annotation in page.obj.get("/Annots", Array()):
+            target = annotation.get("/A") if isinstance(annotation, Dictionary) else None
+            if (_name(annotation, "/Subtype") == "/Link" and isinstance(target, Dictionary)
+                    and _name(target, "/S") == "/URI" and "/Next" not in target):
+                del annotation["/A"]
+                disarmed = True
+    return disarmed
 
 
 class _opened:
