@@ -141,3 +141,4 @@ def test_the_status_page_in_simplified_shows_the_case(app, client, smtp_server):
                                                  "access_code": code}).get_data(as_text=True)
     assert "已提交" in html and reference in html
     assert_simplified(html, allowed=(VALID_COMPLAINT["subject"],))
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from helpers import make_app
 
 
@@ -34,3 +35,13 @@ def test_without_a_built_site_the_form_still_answers(tmp_path, smtp_server):
     html = make_app(tmp_path, smtp_server, tmp_path / "not-built").test_client().get(
         "/complaint").get_data(as_text=True)
     assert "網上投訴表格" in html and 'name="description"' in html
+
+
+@pytest.mark.parametrize("path", ["/complaint", "/zh-hans/complaint", "/no-such-page/",
+                                  "/zh-hans/follow-up"])
+def test_a_placeholder_phone_is_never_a_link_to_dial(client, app, path):
+    phone = app.config["SITE"]["office"]["phone"]
+    assert phone.startswith("〔示例〕")  # the shipped site.toml
+    html = client.get(path).get_data(as_text=True)
+    digits = phone.removeprefix("〔示例〕").replace(" ", "")
+    assert f'href="tel:{digits}"' not in html
