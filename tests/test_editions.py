@@ -142,3 +142,21 @@ def test_the_status_page_in_simplified_shows_the_case(app, client, smtp_server):
     assert "已提交" in html and reference in html
     assert_simplified(html, allowed=(VALID_COMPLAINT["subject"],))
 
+
+
+def test_the_offices_reply_reaches_a_simplified_resident_in_simplified_in_its_own_words(
+        app, client, smtp_server):
+    from loop_helpers import act, case_path, deliver, text_of, to
+
+    assert submit(client, prefix=PREFIX).status_code == 303
+    [office] = to(deliver(app, smtp_server), "office@estate.test")
+    assert "書面投訴" in text_of(office)  # the office reads the estate's script
+    reply = "維修公司明早到場，請留意大堂通告。"
+    assert act(client, case_path(office), "reply", reply).status_code == 303
+    [relayed] = [m for m in to(deliver(app, smtp_server), VALID_COMPLAINT["email"])
+                 if "回复" in str(m["Subject"])]
+    body = text_of(relayed)
+    assert reply in body  # the office's words as written
+    assert f"{PREFIX}/status" in body
+    assert not [wrong for wrong in WRONG_CONVERSIONS if wrong in body]
+    assert not TRADITIONAL_ONLY.findall(body.replace(reply, ""))
