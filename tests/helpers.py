@@ -21,6 +21,7 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
+from jinja2 import BytecodeCache
 from PIL import Image, ImageCms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,13 +213,35 @@ def app_config(folder: Path, smtp_port: int, site_dir: Path, **overrides) -> dic
     }
 
 
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates kept for the whole test session: every test makes a new app,
+    and compiling the form's templates again would cost each a quarter of a second. Keyed by
+    the template's name and its source's checksum, so a changed template compiles anew."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 def make_app(tmp_path, smtp_server, built_site, **overrides):
     """The form server with every path in tmp_path, delivering to the test's SMTP server."""
     from formserver import create_app
 
     # MIN_FILL_SECONDS: the spam timer has its own test.
-    return create_app(app_config(tmp_path, smtp_server.port, built_site, TESTING=True,
-                                 MIN_FILL_SECONDS=0, **overrides))
+    app = create_app(app_config(tmp_path, smtp_server.port, built_site, TESTING=True,
+                                MIN_FILL_SECONDS=0, **overrides))
+    for environment in (app.jinja_env, app.extensions["simplified_templates"]):
+        environment.bytecode_cache = COMPILED_TEMPLATES
+    return app
 
 
 def server_env(tmp_path, smtp_server, built_site, **settings) -> dict[str, str]:
