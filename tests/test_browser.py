@@ -247,10 +247,13 @@ def reach_csrf_expired(page: Page) -> None:
     expect(page.locator("#csrf-notice")).to_be_visible()
 
 
-def reach_follow_up_errors(page: Page) -> None:
-    page.goto("/follow-up")
-    page.get_by_role("button", name="提交跟進").click()
-    expect(page.locator(".error-summary")).to_be_visible()
+def sent_empty(url: str, button: str):
+    """A state: the page at url, sent with nothing filled in (its error summary shown)."""
+    def reach(page: Page) -> None:
+        page.goto(url)
+        page.get_by_role("button", name=button).click()
+        expect(page.locator(".error-summary")).to_be_visible()
+    return reach
 
 
 def reach_case_page(page: Page) -> str:
@@ -277,12 +280,6 @@ def reach_case_errors(page: Page) -> None:
     reach_case_page(page)
     page.get_by_role("radio", name=re.compile("^回覆投訴人")).check()
     page.get_by_role("button", name="下一步：確認").click()
-    expect(page.locator(".error-summary")).to_be_visible()
-
-
-def reach_status_errors(page: Page) -> None:
-    page.goto("/status")
-    page.get_by_role("button", name="查詢").click()
     expect(page.locator(".error-summary")).to_be_visible()
 
 
@@ -345,13 +342,13 @@ FORM_STATES = [
     State("complaint-sent", reach=reach_confirmation),
     State("sent-without-session", reach=reach_sent_without_session),
     State("follow-up-empty", url="/follow-up"),
-    State("follow-up-errors", reach=reach_follow_up_errors),
+    State("follow-up-errors", reach=sent_empty("/follow-up", "提交跟進")),
     State("follow-up-sent", reach=reach_follow_up_sent),
     State("case-page", reach=reach_case_page),
     State("case-errors", reach=reach_case_errors),
     State("case-confirm", reach=reach_case_confirm),
     State("status-empty", url="/status"),
-    State("status-errors", reach=reach_status_errors),
+    State("status-errors", reach=sent_empty("/status", "查詢")),
     State("status-resolved", reach=reach_status_resolved),
     State("error-404", url="/no-such-page/"),
     State("error-405", url="/complaint/send"),  # a GET where only POST is right

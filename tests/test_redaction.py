@@ -345,38 +345,24 @@ def test_taiwan_id_check_digits_agree_with_idnumbers():
     assert 100 < sum(ours) < len(candidates) - 100
 
 
-@pytest.mark.parametrize(
-    ("number", "valid"),
-    [
-        ("A123456(3)", True),
-        ("a123456(3)", True),
-        ("A123456 (3)", True),
-        ("Z683365(A)", True),
-        ("A123456(", False),
-        ("A123456)3", False),
-        ("A12345(3)", False),
-        ("", False),
-    ],
-)
-def test_hkid_accepts_the_bracketed_and_lower_case_spellings(number, valid):
-    assert hkid_is_valid(number) is valid
+# Spellings residents write: brackets, case, spaces; Taiwan's old and new resident certificates.
+CHECK_DIGIT_SPELLINGS = [
+    (hkid_is_valid, "A123456(3)", True), (hkid_is_valid, "a123456(3)", True),
+    (hkid_is_valid, "A123456 (3)", True), (hkid_is_valid, "Z683365(A)", True),
+    (hkid_is_valid, "A123456(", False), (hkid_is_valid, "A123456)3", False),
+    (hkid_is_valid, "A12345(3)", False), (hkid_is_valid, "", False),
+    (twid_is_valid, "AA00000009", True), (twid_is_valid, "AC12345679", True),
+    (twid_is_valid, "AC12345678", False), (twid_is_valid, "A800000014", True),
+    (twid_is_valid, "A800000015", False), (twid_is_valid, "B912345674", True),
+    (twid_is_valid, "A323456789", False), (twid_is_valid, "a123456789", True),
+]
 
 
-@pytest.mark.parametrize(
-    ("number", "valid"),
-    [
-        ("AA00000009", True),  # old resident certificate
-        ("AC12345679", True),
-        ("AC12345678", False),
-        ("A800000014", True),  # new resident certificate (2021)
-        ("A800000015", False),
-        ("B912345674", True),
-        ("A323456789", False),
-        ("a123456789", True),
-    ],
-)
-def test_taiwan_resident_certificates_have_the_same_check_digit(number, valid):
-    assert twid_is_valid(number) is valid
+@pytest.mark.parametrize(("is_valid", "number", "valid"), CHECK_DIGIT_SPELLINGS,
+                         ids=[f"{check.__name__}-{number}" for check, number, _ in
+                              CHECK_DIGIT_SPELLINGS])
+def test_id_numbers_are_checked_in_every_spelling_residents_write(is_valid, number, valid):
+    assert is_valid(number) is valid
 
 
 def test_mainland_ids_are_checked_with_their_check_digit_and_birth_date():
