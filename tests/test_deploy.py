@@ -36,6 +36,7 @@ from helpers import (
     free_port,
     gunicorn_command,
     hidden_inputs,
+    multipart,
     send_form_fields,
     server_env,
     wait_for_port,
@@ -163,22 +164,6 @@ def fetch(port: int, path: str, method: str = "GET", body=None, headers=None,
         return Response(response.status, response.msg, response.read())
     finally:
         conn.close()
-
-
-def multipart(fields: dict, files: list[tuple[str, str, str, bytes]]) -> tuple[bytes, str]:
-    """(body, content type) of a multipart/form-data request, as a browser sends it."""
-    boundary = f"----estate{uuid.uuid4().hex}"
-    out = io.BytesIO()
-    for name, value in fields.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                  .encode())
-        out.write(str(value).encode() + b"\r\n")
-    for name, filename, content_type, data in files:
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-                  f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode())
-        out.write(data + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
 class Forms(HTMLParser):
