@@ -78,9 +78,9 @@ def _measure(step) -> dict:
 
 
 def child(task: str, argument: str) -> dict:
-    from formserver.evidence import EvidenceError, read_uploads
     from formserver.privacy.media import clean_media_file
     from formserver.privacy.photos import clean_image
+    from formserver.uploads import EvidenceError, read_uploads
 
     if task in ("remux", "remux-keep"):
         source = Path(argument)

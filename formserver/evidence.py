@@ -204,7 +204,6 @@ def declared_matches(declared: str, ext: str) -> bool:
     return major == actual_major or {major, actual_major} <= media
 
 
-
 Scratch = Callable[[], BinaryIO]  # makes an anonymous temporary file, e.g. TemporaryFile
 
 
