@@ -22,6 +22,7 @@ from . import access, case_files, case_stats, cases
 from .case_messages import build_digest, build_escalation, build_reminder
 from .config import WEEKDAYS
 from .handling import NotSpooled, spool_to, store
+from .spool import head_of
 from .workdays import local_now, next_working_day
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def purge_cases(config, now: datetime) -> list[str]:
 
 def complaint_reference(message: bytes) -> list[str]:
     """[the reference] of an office's complaint email (not a receipt, reply or notice)."""
-    head = message.split(b"\r\n\r\n", 1)[0]
+    head = head_of(message)
     headers = BytesParser(policy=policy.SMTP).parsebytes(head, headersonly=True)
     if headers.get("X-Complaint-Kind") != "complaint" or not headers.get("X-Complaint-Reference"):
         return []

@@ -19,7 +19,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from .logtext import without_addresses
-from .spool import PermanentFailure, ServerUnavailable, TemporaryFailure
+from .spool import PermanentFailure, ServerUnavailable, TemporaryFailure, head_of
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class Envelope:
 def envelope(data: bytes) -> Envelope:
     """From, To and Cc as the SMTP envelope needs them: checked, each domain in its ASCII
     (punycode) form. An address that is not one is a permanent failure of this message."""
-    head = data.split(b"\r\n\r\n", 1)[0]  # parsing the whole body would cost more than sending
+    head = head_of(data)  # parsing the whole body would cost more than sending
     # As UTF-8 (RFC 6532): a receipt to a non-ASCII address has it raw in its To header.
     headers = Parser(policy=policy.SMTPUTF8).parsestr(head.decode("utf-8", "replace"),
                                                       headersonly=True)

@@ -199,16 +199,29 @@ PHONE_METADATA = {"title": TITLE, "artist": ARTIST, "location": LOCATION,
 
 def phone_video(path: Path, size: int = 20 * 1024 * 1024, seconds: float = 60.0,
                 metadata: dict | None = None) -> Path:
-    """A real H.264 + AAC MP4 of about `size` bytes and `seconds` long at 30 pictures a second
-    (as many packets as a phone's clip), with the title, time and location a phone writes
-    (a ©xyz location atom).
+    """A real H.264 + AAC MP4 of at most `size` bytes (and 3 % less at the least), about
+    `seconds` long at 30 pictures a second (as many packets as a phone's clip), with the title,
+    time and location a phone writes (a ©xyz location atom).
     Thirty noise pictures, sized to give the bitrate, are encoded once (every one a key
-    frame) and repeated, so making 100 MB takes seconds; FFmpeg decodes it like any clip."""
+    frame) and repeated, so making 100 MB takes a second; FFmpeg decodes it like any clip.
+    What x264 makes of noise is a guess: the number of pictures is then tuned to the size."""
+    frames = max(1, round(30 * seconds))
+    for _ in range(6):
+        _write_phone_video(path, size, seconds, frames, metadata)
+        made = path.stat().st_size
+        if size * 0.97 <= made <= size:
+            return path
+        frames = max(1, int(frames * size * 0.985 / made))
+    raise AssertionError(f"could not make a video of {size} bytes (last {made})")
+
+
+def _write_phone_video(path: Path, size: int, seconds: float, frames: int,
+                       metadata: dict | None) -> None:
     import av
 
-    fps, frames = 30, max(1, round(30 * seconds))
-    width, height = _picture_size(size / frames, 1.5)
-    width, height = _picture_size(size / frames, _noise_bytes_per_pixel(width, height))
+    fps = 30
+    width, height = _picture_size(size / (fps * seconds), 1.5)
+    width, height = _picture_size(size / (fps * seconds), _noise_bytes_per_pixel(width, height))
     rng = random.Random(20)
     with av.open(str(path), "w", format="mp4") as out:
         out.metadata.update(PHONE_METADATA if metadata is None else metadata)
@@ -229,7 +242,6 @@ def phone_video(path: Path, size: int = 20 * 1024 * 1024, seconds: float = 60.0,
                     sound_pts += 1024
             _mux(out, video, pictures[index % len(pictures)], index * step, tick,
                  duration=step, key=True)
-    return path
 
 
 def _picture_size(picture_bytes: float, bytes_per_pixel: float) -> tuple[int, int]:
