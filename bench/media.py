@@ -19,15 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from common import median, print_machine, table  # noqa: E402
-
-LOCATION_METADATA = {"title": "Lift stuck at 12B", "artist": "Bench Resident",
-                     "location": "+22.2783+114.1747/", "creation_time": "2026-11-20T08:30:00Z"}
+from crafted import phone_video as make_mp4  # noqa: E402, F401  (the other benchmarks' too)
 
 
 def make_photo(path: Path, size: int = 3 * 1024 * 1024) -> Path:
@@ -50,96 +47,6 @@ def make_photo(path: Path, size: int = 3 * 1024 * 1024) -> Path:
         if abs(got - size) < size * 0.05:
             return path
         width = int(width * (size / got) ** 0.5)
-
-
-def make_mp4(path: Path, size: int = 20 * 1024 * 1024, seconds: float = 60.0) -> Path:
-    """A real H.264 + AAC MP4 of about `size` bytes and `seconds` long at 30 pictures a second
-    (as many packets as a phone's clip), with the title, time and location a phone writes.
-    Thirty noise pictures, sized to give the bitrate, are encoded once (every one a key
-    frame) and repeated, so making 100 MB takes seconds; FFmpeg decodes it like any clip."""
-    import av
-
-    fps, frames = 30, max(1, round(30 * seconds))
-    width, height = _picture_size(size / frames, 1.5)
-    width, height = _picture_size(size / frames, _noise_bytes_per_pixel(width, height))
-    rng = random.Random(20)
-    with av.open(str(path), "w", format="mp4") as out:
-        out.metadata.update(LOCATION_METADATA)
-        video = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "g": "1"})
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        audio = out.add_stream("aac", rate=48000, layout="mono")
-        pictures = [packet for index in range(30)
-                    for packet in video.encode(_noise_picture(width, height, rng, index))]
-        pictures = [bytes(packet) for packet in pictures + video.encode()]
-        sounds = _one_second_of_sound(audio)
-        tick = Fraction(1, 90000)
-        step = 90000 // fps
-        sound_pts = 0
-        for index in range(frames):  # interleaved a second at a time, as a camera writes
-            if index % fps == 0:
-                for data in sounds:
-                    _mux(out, audio, data, sound_pts, Fraction(1, 48000), duration=1024)
-                    sound_pts += 1024
-            _mux(out, video, pictures[index % len(pictures)], index * step, tick,
-                 duration=step, key=True)
-    return path
-
-
-def _picture_size(picture_bytes: float, bytes_per_pixel: float) -> tuple[int, int]:
-    height = max(16, int((picture_bytes / bytes_per_pixel * 9 / 16) ** 0.5) // 2 * 2)
-    return height * 16 // 9 // 2 * 2, height
-
-
-def _noise_bytes_per_pixel(width: int, height: int) -> float:
-    """What x264 makes of noise pictures of this size (about a byte a pixel)."""
-    import av
-
-    encoder = av.CodecContext.create("libx264", "w")
-    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
-    encoder.time_base = Fraction(1, 30)
-    encoder.options = {"preset": "ultrafast", "g": "1"}
-    rng = random.Random(1)
-    packets = [packet for index in range(10)
-               for packet in encoder.encode(_noise_picture(width, height, rng, index))]
-    packets += encoder.encode(None)
-    return sum(packet.size for packet in packets) / len(packets) / (width * height)
-
-
-def _noise_picture(width: int, height: int, rng: random.Random, pts: int):
-    import av
-
-    frame = av.VideoFrame(width, height, "yuv420p")
-    for plane in frame.planes:
-        plane.update(rng.randbytes(plane.buffer_size))
-    frame.pts = pts
-    return frame
-
-
-def _mux(out, stream, data: bytes, pts: int, time_base, duration: int = 0, key: bool = False):
-    import av
-
-    packet = av.Packet(data)  # a muxed packet gives its data away: a new one each time
-    packet.stream, packet.time_base = stream, time_base
-    packet.pts = packet.dts = pts
-    packet.duration = duration
-    packet.is_keyframe = key
-    out.mux(packet)
-
-
-def _one_second_of_sound(stream) -> list[bytes]:
-    import av
-
-    context = stream.codec_context
-    samples = context.frame_size or 1024  # (known once the encoder is open)
-    packets = []
-    for start in range(0, 48000, samples):
-        frame = av.AudioFrame(format=context.format.name, layout="mono", samples=samples)
-        for plane in frame.planes:
-            plane.update(bytes(plane.buffer_size))
-        frame.sample_rate, frame.pts = 48000, start
-        packets += stream.encode(frame)
-    packets += stream.encode()
-    return [bytes(packet) for packet in packets if packet.size]
 
 
 def bomb_png() -> bytes:
@@ -171,9 +78,9 @@ def _measure(step) -> dict:
 
 
 def child(task: str, argument: str) -> dict:
-    from formserver.evidence import EvidenceError, read_uploads
     from formserver.privacy.media import clean_media_file
     from formserver.privacy.photos import clean_image
+    from formserver.uploads import EvidenceError, read_uploads
 
     if task in ("remux", "remux-keep"):
         source = Path(argument)

@@ -29,11 +29,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    csrf.init_app(app)
-
-    from . import cli, editions, errors, ratelimit, security, site
+    from . import cli, editions, errors, ratelimit, security, site, uploads
     from .views import cases, complaints, follow_ups, status
 
+    uploads.init_app(app)  # before CSRF, which reads the form
+    csrf.init_app(app)
     security.init_app(app)
     editions.init_app(app)
     site.init_app(app)

@@ -44,6 +44,11 @@ def case_url(token: str, config) -> str:
     return f"{base_url(config)}/case?token={token}"
 
 
+def file_url(token: str, number: int, config) -> str:
+    """Evidence file `number` of the case the link opens (views/cases.py serves it)."""
+    return f"{base_url(config)}/case/file?token={token}&n={number}"
+
+
 def status_url(config, edition: str = "hant") -> str:
     """The resident's status page, in the script they wrote in."""
     return f"{base_url(config)}{prefix_of(edition)}/status"

@@ -327,6 +327,10 @@ def expired(db, keep_until: datetime) -> list[Case]:
     return [load(db, reference) for reference in old]
 
 
+def all_references(db) -> set[str]:
+    return {reference for (reference,) in db.execute("SELECT reference FROM cases")}
+
+
 def delete(db, references: list[str]) -> None:
     with transaction(db):
         for reference in references:

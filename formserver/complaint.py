@@ -46,19 +46,18 @@ def to_record(complaint: Complaint) -> dict:
     record["submitted_at"] = complaint.submitted_at.isoformat()
     record["reply_due"] = complaint.reply_due.isoformat()
     record["occurred_at"] = complaint.occurred_at.isoformat() if complaint.occurred_at else None
-    record["evidence"] = [{k: v for k, v in vars(item).items() if k != "data"}
-                          for item in complaint.evidence]
+    record["evidence"] = [item.record() for item in complaint.evidence]
     return record
 
 
 def from_record(record: dict) -> Complaint:
-    """The inverse of to_record, with empty files: enough to show or print the complaint."""
+    """The inverse of to_record, files described only: enough to show or print the complaint."""
     values = dict(record)
     values["submitted_at"] = datetime.fromisoformat(values["submitted_at"])
     values["reply_due"] = date.fromisoformat(values["reply_due"])
     if values["occurred_at"]:
         values["occurred_at"] = datetime.fromisoformat(values["occurred_at"])
-    values["evidence"] = tuple(Evidence(data=b"", **item) for item in values["evidence"])
+    values["evidence"] = tuple(Evidence(**item) for item in values["evidence"])
     return Complaint(**values)
 
 

@@ -12,6 +12,11 @@ from .vocabulary import CATEGORIES, RECIPIENTS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
+# Requests without files (follow-ups, the status and case pages): text only, far below this.
+SMALL_REQUEST = 1 * MB
+# Parts of a form: the complaint has about 25 (its fields and 6 files); a request of hundreds of
+# parts, each held in memory, would be an attack.
+FORM_PARTS = 50
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 # Every key here is documented in README.md (a test checks that).
@@ -56,11 +61,17 @@ DEFAULTS = {
     "RETRY_GIVE_UP_ATTEMPTS": 5,  # ... and after at least this many tries (a clock jump is not one)
     "FAILED_KEEP_DAYS": 14,  # failed messages hold personal data: purged after this long
     "MAX_FILES": 6,
-    "MAX_FILE_SIZE": 5 * MB,
-    # Attachments are base64-encoded (4/3 larger): 7 MB keeps the email under Postfix's default
-    # message_size_limit of 10 MB. Raise all three together if the mail server allows more.
-    "MAX_TOTAL_SIZE": 7 * MB,
-    "MAX_CONTENT_LENGTH": 8 * MB,
+    # Sized for phone media: a phone records about 1 MB a second of video. Files that do not
+    # fit in the email are linked to the case page (MAIL_MAX_BYTES).
+    "MAX_FILE_SIZE": 100 * MB,
+    "MAX_TOTAL_SIZE": 200 * MB,
+    # The whole request: the files and room for the text. nginx's client_max_body_size for
+    # the complaint (deploy/nginx/estate-common.conf) is the same; a test checks both.
+    "MAX_CONTENT_LENGTH": 201 * MB,
+    # The office's email with its attachments, base64 and all: under Postfix's default
+    # message_size_limit (10,240,000 bytes). Files that would go over are linked instead.
+    "MAIL_MAX_BYTES": 9 * MB,
+    "CASE_FILES_DIR": "",  # every case's evidence files, sealed; default: instance/case-files
     "PREFERRED_URL_SCHEME": "http",  # https behind TLS: session cookies become Secure
     "PROXY_FIX": False,  # behind nginx: trust its X-Forwarded-For/-Proto/-Host (one hop)
     "MIN_FILL_SECONDS": 3,  # a form sent sooner after it was shown is treated as a bot
@@ -93,6 +104,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config["STATS_DB"] = app.config["STATS_DB"] or str(instance / "stats.sqlite")
     app.config["DRAFT_DIR"] = app.config["DRAFT_DIR"] or str(instance / "drafts")
     app.config["CASE_DB"] = app.config["CASE_DB"] or str(instance / "cases.sqlite")
+    app.config["CASE_FILES_DIR"] = app.config["CASE_FILES_DIR"] or str(instance / "case-files")
     app.config["SITE"] = read_site_config(Path(app.config["SITE_CONFIG"]))
     app.config["REGION"] = app.config["REGION"] or app.config["SITE"].get("region", "HK")
     check_config(app.config)
@@ -113,7 +125,7 @@ def check_config(config) -> None:
     for key in ("SMTP_PORT", "MAX_FILES", "MAX_FILE_SIZE", "MAX_TOTAL_SIZE", "MAX_CONTENT_LENGTH",
                 "RETRY_GIVE_UP_DAYS", "FAILED_KEEP_DAYS", "ACKNOWLEDGEMENTS_PER_DAY",
                 "MIN_FILL_SECONDS", "FOLLOW_UPS_PER_DAY", "FOLLOW_UPS_TOTAL", "DRAFT_MAX_AGE",
-                "DRAFT_KEEP_ANSWERS", "RETRY_GIVE_UP_ATTEMPTS"):
+                "DRAFT_KEEP_ANSWERS", "RETRY_GIVE_UP_ATTEMPTS", "MAIL_MAX_BYTES"):
         try:
             config[key] = int(config[key])
         except (TypeError, ValueError):
@@ -131,9 +143,14 @@ def check_config(config) -> None:
     if config["MAX_CONTENT_LENGTH"] <= config["MAX_TOTAL_SIZE"]:
         raise ConfigError("MAX_CONTENT_LENGTH must be larger than MAX_TOTAL_SIZE "
                           "(the form's text needs room too)")
-    # Text that fits in the request is read, however long (werkzeug's default stops at 500 KB
-    # with a 413 that loses every answer): the form says what is too long and keeps the rest.
-    config["MAX_FORM_MEMORY_SIZE"] = config["MAX_CONTENT_LENGTH"]
+    if config["MAIL_MAX_BYTES"] < MB:
+        raise ConfigError(f"MAIL_MAX_BYTES is {config['MAIL_MAX_BYTES']}: the email needs at "
+                          "least 1 MB (1048576), e.g. 9437184 under Postfix's default limit")
+    # Text far over its limit is still read (werkzeug's default stops at 500 KB with a 413 that
+    # loses every answer): the form says what is too long and keeps the rest. Each text field
+    # is held in memory, so it is bounded by the small request's size, not the upload's.
+    config["MAX_FORM_MEMORY_SIZE"] = min(config["MAX_CONTENT_LENGTH"], SMALL_REQUEST)
+    config["MAX_FORM_PARTS"] = FORM_PARTS
 
 
 def check_case_settings(config) -> None:

@@ -3,6 +3,7 @@
     DRAFT_DIR/<id>/draft.json       when it was made or sent and its files' names, in clear;
                                     the answers and the reference sealed
     DRAFT_DIR/<id>/evidence-<r>-N   the files (GPS already removed), sealed in chunks
+    (anonymous files)               uploads and cleaned recordings while a request lasts
     DRAFT_DIR/<id>/.lock            held while the draft is being sent
     DRAFT_DIR/.new-<random>/        a draft being written, renamed to <id> once complete
 
@@ -28,7 +29,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .evidence import Evidence
@@ -87,16 +88,25 @@ def read_record(path: Path) -> dict | None:
     return record if valid else None
 
 
+class SealedFile:
+    """A draft's file, decrypted chunk by chunk as it is read (raises Unreadable)."""
+
+    def __init__(self, path: Path, key: str | None, context: bytes):
+        self.path, self.key, self.context = path, key, context
+
+    def chunks(self) -> Iterator[bytes]:
+        return read_sealed(self.path, self.key, self.context)
+
+
 def write_files(path: Path, draft_id: str, key: str, evidence) -> list[dict]:
-    """Seal each file under a name no earlier version of the draft used."""
+    """Seal each file, read and written in chunks, under a name no earlier version of the
+    draft used."""
     revision = secrets.token_hex(4)
     files = []
     for number, item in enumerate(evidence, 1):
         name = f"evidence-{revision}-{number}"
-        write_sealed(path / name, key, item.data, context(draft_id, name))
-        meta = asdict(item)
-        del meta["data"]
-        files.append({"file": name, **meta})
+        write_sealed(path / name, key, item.chunks(), context(draft_id, name))
+        files.append({"file": name, **item.record()})
     return files
 
 
@@ -138,7 +148,8 @@ def save_draft(drafts_dir: Path, key: str, answers: dict, evidence, reference: s
 def load_draft(drafts_dir: Path, draft_id: str | None, key: str | None, max_age: float,
                now: float | None = None, files: bool = True) -> Draft | None:
     """The draft, or None when there is none, it is not this key's, or it cannot be read.
-    files=False skips opening the evidence (it comes back empty)."""
+    files=False skips the evidence (it comes back empty). The files are decrypted only as they
+    are read: Unreadable may come then, from a file altered on disk."""
     path = folder(drafts_dir, draft_id)
     record = read_record(path) if path else None
     if record is None:
@@ -152,14 +163,14 @@ def load_draft(drafts_dir: Path, draft_id: str | None, key: str | None, max_age:
     expired = now - record["created_at"] > max_age
     evidence = ()
     if files and not expired and record["sent_at"] is None:
-        try:
-            evidence = tuple(
-                Evidence(data=b"".join(read_sealed(path / item["file"], key,
-                                                   context(draft_id, item["file"]))),
-                         **{k: v for k, v in item.items() if k != "file"})
-                for item in content["evidence"])
-        except (OSError, Unreadable):
-            expired = True
+        # Opened as they are read (a recording is never read whole); a file that is gone
+        # means the draft's files expired.
+        listed = content["evidence"]
+        expired = not all((path / item["file"]).is_file() for item in listed)
+        evidence = () if expired else tuple(
+            Evidence(**{k: v for k, v in item.items() if k != "file"},
+                     source=SealedFile(path / item["file"], key, context(draft_id, item["file"])))
+            for item in listed)
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     return Draft(draft_id, content["reference"], content.get("answers", {}), evidence,
                  record["created_at"], digest, record["sent_at"], files_expired=expired,

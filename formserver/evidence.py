@@ -1,16 +1,24 @@
-"""Evidence files: what kind a file is, judged by its bytes, never by its name or declared type."""
+"""Evidence files: what kind a file is, judged by its bytes, never by its name or declared type;
+and where its bytes are while the server holds it. A recording is never held whole in memory: it
+is cleaned from the upload's temporary file into another (anonymous files, which no other
+process can open and which vanish when closed), then sealed into the draft in chunks. Photos and
+PDFs, which Pillow and qpdf clean in memory, are bounded at MAX_IN_MEMORY_SIZE each."""
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from .privacy.media import clean_media_file
 from .privacy.pdfs import clean_pdf, strip_pdf_gps
-from .privacy.photos import clean_image, photo_capture_time, photo_pixels, strip_gps
-from .privacy.uncleanable import UncleanableFile, sha256_hex
-from .sanitize import one_line
+from .privacy.photos import clean_image, photo_capture_time, strip_gps
+
+MB = 1024 * 1024
+CHUNK = 64 * 1024
 
 # extension -> (family, MIME type)
 KINDS = {
@@ -39,19 +47,61 @@ MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"a
 # but a gigabyte once decoded.
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_TOTAL_PIXELS = 150_000_000
+# Photos and PDFs are cleaned in memory (Pillow, qpdf), so each is bounded well below the limit
+# for a recording: a phone's photo is 2-12 MB, a scanned letter a few MB.
+MAX_IN_MEMORY_SIZE = 20 * MB
+
+FAMILIES = {"image": "相片", "video": "影片", "audio": "錄音", "document": "PDF 文件"}
+TEXTS = {  # how a file is described to the resident
+    "minutes": "{minutes} 分 {seconds:02d} 秒",
+    "seconds": "{seconds} 秒",
+}
+
+
+class InMemory:
+    """A photo or PDF, cleaned in memory (at most MAX_IN_MEMORY_SIZE)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def chunks(self) -> Iterator[bytes]:
+        view = memoryview(self.data)
+        for start in range(0, len(view), CHUNK):
+            yield bytes(view[start : start + CHUNK])
+
+    def close(self) -> None:
+        self.data = b""
+
+
+class OpenFile:
+    """A cleaned recording in an anonymous temporary file, while the request lasts."""
+
+    def __init__(self, file: BinaryIO):
+        self.file = file
+
+    def chunks(self) -> Iterator[bytes]:
+        self.file.seek(0)
+        while block := self.file.read(CHUNK):
+            yield block
+
+    def close(self) -> None:
+        self.file.close()
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """One uploaded file after checking: bytes plus what the office needs to know of it."""
+    """One uploaded file after checking: where its bytes are, and what the office needs to
+    know of it."""
 
-    data: bytes
     ext: str
     sha256: str  # of the file as the resident sent it, before any cleaning
+    size: int = 0  # bytes, of the file as the office receives it
     captured_at: str | None = None  # from the file's metadata; None when de-identified
     gps_removed: bool = False
     deidentified: bool = False  # every kind of metadata removed, file rebuilt
     duration: float | None = None  # seconds, for video and audio
+    # InMemory, OpenFile or a draft's sealed file: anything with chunks(); None in a record.
+    source: object = None
 
     @property
     def family(self) -> str:
@@ -60,6 +110,39 @@ class Evidence:
     @property
     def mime_type(self) -> str:
         return KINDS[self.ext][1]
+
+    @property
+    def kind_label(self) -> str:
+        return FAMILIES[self.family]
+
+    @property
+    def size_text(self) -> str:
+        return file_size(self.size)
+
+    @property
+    def duration_text(self) -> str:
+        return duration_text(self.duration) if self.duration else ""
+
+    def chunks(self) -> Iterator[bytes]:
+        if self.source is None:
+            raise ValueError("this evidence is a description only")
+        return self.source.chunks()
+
+    def read_bytes(self) -> bytes:
+        """The whole file: only for photos and PDFs, which are small."""
+        return b"".join(self.chunks())
+
+    def record(self) -> dict:
+        """What describes the file, JSON-ready (without its bytes)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
+
+
+def close_all(evidence: Iterable[Evidence]) -> None:
+    """Let go of the files' bytes: an anonymous temporary file vanishes when closed."""
+    for item in evidence:
+        close = getattr(item.source, "close", None)
+        if close:
+            close()
 
 
 # Opening bytes -> the kind they claim. A claim only: prepare() parses the whole file.
@@ -105,15 +188,6 @@ def iso_media_kind(data: bytes) -> str | None:
     return None
 
 
-def accepted_list() -> str:
-    return ("相片（JPG、PNG、WebP、HEIC）、影片（MP4、MOV、3GP、WebM）、"
-            "錄音（M4A、MP3、WAV、AMR、OGG／Opus）或 PDF 文件")
-
-
-class EvidenceError(ValueError):
-    """A file the server will not take; the message is for the resident."""
-
-
 def declared_matches(declared: str, ext: str) -> bool:
     """A browser may say nothing useful (octet-stream), but it must not say something else.
     Video and audio count as one: phones call a voice note video/3gpp or an MP4 audio/mp4."""
@@ -130,110 +204,112 @@ def declared_matches(declared: str, ext: str) -> bool:
     return major == actual_major or {major, actual_major} <= media
 
 
-def prepare(data: bytes, ext: str, anonymize: bool) -> Evidence:
+Scratch = Callable[[], BinaryIO]  # makes an anonymous temporary file, e.g. TemporaryFile
+
+
+def fd_path(file: BinaryIO) -> Path:
+    """A path to an open file, anonymous or not, for FFmpeg to open while it stays open."""
+    return Path(f"/proc/self/fd/{file.fileno()}")
+
+
+def prepare(upload: BinaryIO, ext: str, anonymize: bool,
+            scratch: Scratch = tempfile.TemporaryFile) -> Evidence:
     """Record what proves the original (its hash; its capture time unless de-identified), then
     strip what must go: the location from every file; with de-identification all metadata.
+    The upload is read in chunks; a recording is cleaned into a file made by scratch().
     Raises UncleanableFile with a message for the resident."""
-    family = KINDS[ext][0]
-    item = Evidence(data=data, ext=ext, sha256=sha256_hex(data))
-    if family in ("video", "audio"):
-        return _prepared_media(item, keep_metadata=not anonymize)
-    if family == "image":
+    digest, size = hashed(upload)
+    item = Evidence(ext=ext, sha256=digest, size=size)
+    if item.family in ("video", "audio"):
+        return _cleaned_media(item, upload, scratch, keep_metadata=not anonymize)
+    data = read_all(upload)
+    if item.family == "image":
         captured = None if anonymize else photo_capture_time(data)
-        item = replace(item, data=strip_gps(data), gps_removed=True, captured_at=captured)
+        item = _in_memory(item, strip_gps(data), gps_removed=True, captured_at=captured)
     elif not anonymize:  # (both PDF cleaners refuse an active or encrypted PDF first)
-        item = replace(item, data=strip_pdf_gps(data), gps_removed=True)
-    return deidentify_file(item) if anonymize else item
+        item = _in_memory(item, strip_pdf_gps(data), gps_removed=True)
+    else:
+        item = _in_memory(item, data)
+    return deidentify_file(item, scratch) if anonymize else item
 
 
-def deidentify_file(item: Evidence) -> Evidence:
+def deidentify_file(item: Evidence, scratch: Scratch = tempfile.TemporaryFile) -> Evidence:
     """The file with every kind of metadata removed (a photo rebuilt from its pixels, a PDF
     rebuilt without metadata, a recording remuxed without it) and no capture time."""
     if item.deidentified:
         return item
     if item.family in ("video", "audio"):
-        return _prepared_media(item, keep_metadata=False)
+        with scratch() as plain:  # FFmpeg reads a file: the draft's sealed copy, opened
+            for chunk in item.chunks():
+                plain.write(chunk)
+            return _cleaned_media(item, plain, scratch, keep_metadata=False)
     if item.family == "image":
-        data, ext = clean_image(item.data)
+        data, ext = clean_image(item.read_bytes())
     else:
-        data, ext = clean_pdf(item.data), item.ext
-    return replace(item, data=data, ext=ext, gps_removed=True, deidentified=True,
-                   captured_at=None)
+        data, ext = clean_pdf(item.read_bytes()), item.ext
+    return _in_memory(item, data, ext=ext, gps_removed=True, deidentified=True, captured_at=None)
 
 
-def _prepared_media(item: Evidence, keep_metadata: bool) -> Evidence:
-    # The cleaner works from file to file (uploads of 100 MB will be streamed to disk).
-    with tempfile.TemporaryDirectory(prefix="evidence-") as folder:
-        source, target = Path(folder) / f"original.{item.ext}", Path(folder) / "cleaned"
-        source.write_bytes(item.data)
-        media = clean_media_file(source, target, item.ext, keep_metadata=keep_metadata)
-        data = target.read_bytes()
-    return replace(item, data=data, ext=media.ext, captured_at=media.captured_at,
-                   duration=media.duration, gps_removed=True, deidentified=not keep_metadata)
+def _in_memory(item: Evidence, data: bytes, **changes) -> Evidence:
+    return replace(item, source=InMemory(data), size=len(data), **changes)
 
 
-def read_uploads(uploads, *, max_files: int, max_file_size: int, max_total_size: int,
-                 anonymize: bool, max_image_pixels: int = MAX_IMAGE_PIXELS,
-                 max_total_pixels: int = MAX_TOTAL_PIXELS) -> list[Evidence]:
-    """Check and prepare the uploaded files; raise EvidenceError with a message for the
-    resident at the first file the server will not take. Every file is checked (size, kind,
-    pixels) before any is decoded."""
-    chosen = [upload for upload in uploads if upload and upload.filename]
-    if len(chosen) > max_files:
-        raise EvidenceError(f"最多可以附上 {max_files} 個檔案，您選了 {len(chosen)} 個。")
-    checked, total, pixels = [], 0, 0
-    for upload in chosen:
-        label, data = _read_within(upload, max_file_size)
-        total += len(data)
-        if total > max_total_size:
-            raise EvidenceError(f"所有檔案合共最多 {megabytes(max_total_size)}。"
-                                "請減少檔案數目或縮小檔案後再試。")
-        ext = sniff(data)
-        if ext is None or not declared_matches(upload.mimetype, ext):
-            raise EvidenceError(f"檔案{label}不是可接受的格式。可以附上的有：{accepted_list()}。")
-        if KINDS[ext][0] == "image":
-            pixels += _pixels_within(data, label, max_image_pixels)
-            if pixels > max_total_pixels:
-                raise EvidenceError(f"所有相片合共最多 {megapixels(max_total_pixels)}，"
-                                    f"加上相片{label}就超過了。請減少相片數目，"
-                                    "或把相片縮小後再試。")
-        checked.append((label, data, ext))
-    evidence = []
-    for label, data, ext in checked:
-        try:
-            evidence.append(prepare(data, ext, anonymize))
-        except UncleanableFile as error:
-            raise EvidenceError(f"檔案{label}：{error}") from None
-    return evidence
-
-
-def _read_within(upload, most: int) -> tuple[str, bytes]:
-    """The file's label for messages and its bytes; EvidenceError if empty or over the limit."""
-    label = f"「{one_line(upload.filename)[:60]}」"
-    data = upload.stream.read(most + 1)
-    if not data:
-        raise EvidenceError(f"檔案{label}是空的，請重新選擇。")
-    if len(data) > most:
-        raise EvidenceError(f"檔案{label}太大：每個檔案最多 {megabytes(most)}。"
-                            "請縮小相片或剪短影片後再試。")
-    return label, data
-
-
-def _pixels_within(data: bytes, label: str, most: int) -> int:
+def _cleaned_media(item: Evidence, upload: BinaryIO, scratch: Scratch,
+                   keep_metadata: bool) -> Evidence:
+    """Remuxed from the upload's file into an anonymous one (file to file, never in memory)."""
     try:
-        pixels = photo_pixels(data)
-    except UncleanableFile as error:
-        raise EvidenceError(f"檔案{label}：{error}") from None
-    if pixels > most:
-        raise EvidenceError(f"相片{label}太大：有 {megapixels(pixels)}，每張相片最多 "
-                            f"{megapixels(most)}。請把相片縮小（例如用手機分享時選「中」或"
-                            "「細」尺寸）或截圖後再試。")
-    return pixels
+        source = fd_path(upload)
+    except (AttributeError, OSError, ValueError):  # in memory (io.BytesIO): a copy on disk
+        with scratch() as copy:
+            copy.writelines(_blocks(upload))
+            return _cleaned_media(item, copy, scratch, keep_metadata)
+    upload.flush()  # what was written through this object, visible to FFmpeg
+    target = scratch()
+    try:
+        media = clean_media_file(source, fd_path(target), item.ext, keep_metadata=keep_metadata)
+        size = target.seek(0, 2)
+    except BaseException:
+        target.close()
+        raise
+    return replace(item, source=OpenFile(target), size=size, ext=media.ext,
+                   captured_at=media.captured_at, duration=media.duration, gps_removed=True,
+                   deidentified=not keep_metadata)
+
+
+def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+    stream.seek(0)
+    while block := stream.read(CHUNK):
+        yield block
+
+
+def hashed(stream: BinaryIO) -> tuple[str, int]:
+    """(SHA-256, size) of a file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    for block in _blocks(stream):
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size
+
+
+def read_all(stream: BinaryIO) -> bytes:
+    stream.seek(0)
+    return stream.read()
 
 
 def megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MB"
+    return f"{size / MB:g} MB"
 
 
-def megapixels(pixels: int) -> str:
-    return f"{pixels / 1_000_000:.0f} 百萬像素"
+def file_size(size: int) -> str:
+    """A file's size as residents read it: 63.2 MB, 480 KB."""
+    if size >= MB:
+        return f"{size / MB:.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
+def duration_text(seconds: float) -> str:
+    """3 分 05 秒, 45 秒."""
+    whole = max(1, round(seconds))
+    if whole < 60:
+        return TEXTS["seconds"].format(seconds=whole)
+    return TEXTS["minutes"].format(minutes=whole // 60, seconds=whole % 60)

@@ -7,7 +7,7 @@ import base64
 import json
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .access import status_url
 from .complaint import Complaint
 from .editions import add_filters, for_edition, simplified_data, simplified_environment
+from .evidence import Evidence
 from .guidance import reminder
 from .sanitize import one_line
 from .workdays import next_working_day
@@ -97,7 +98,7 @@ def address(msg: EmailMessage, to: list[str], cc: list[str], config) -> str:
     return ""
 
 
-def complaint_json(complaint: Complaint) -> bytes:
+def complaint_json(complaint: Complaint, files: list[Listed]) -> bytes:
     record = {
         "reference": complaint.reference,
         "submitted_at": complaint.submitted_at.isoformat(),
@@ -115,9 +116,11 @@ def complaint_json(complaint: Complaint) -> bytes:
         "location": complaint.location,
         "impact": complaint.impact or None,
         "expected_resolution": complaint.expected_resolution,
-        "evidence": [{"file": name, "type": item.mime_type, "sha256": item.sha256,
-                      "captured_at": item.captured_at}
-                     for name, item in attachment_names(complaint)],
+        "evidence": [{"file": f.name, "type": f.item.mime_type, "kind": f.item.family,
+                      "size": f.item.size, "duration": f.item.duration,
+                      "sha256": f.item.sha256, "captured_at": f.item.captured_at,
+                      "attached": f.attached, "url": f.url or None}
+                     for f in files],
     }
     return json.dumps(record, ensure_ascii=False, indent=2).encode()
 
@@ -129,38 +132,97 @@ def attachment_names(complaint: Complaint) -> list[tuple[str, object]]:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """An evidence file as the office's email gives it: attached, or linked when it would
+    make the email too large for the mail servers."""
+
+    name: str  # neutral: evidence-1.mp4
+    item: Evidence
+    attached: bool
+    url: str = ""  # its download link on the case page
+
+
+@dataclass(frozen=True)
 class Outgoing:
-    """A message whose evidence is base64-encoded only as it is written out. The standard
-    email package holds several encoded copies of an attachment (3.5x its size while adding
-    it, 4x more while flattening); this holds none: the parts carry a placeholder each."""
+    """A message whose evidence is read and base64-encoded only as it is written out. The
+    standard email package holds several encoded copies of an attachment (3.5x its size while
+    adding it, 4x more while flattening); this holds none: the parts carry a placeholder
+    each, and a file is read from where it is kept (a draft's sealed file) 57 KiB at a time."""
 
     message: EmailMessage
-    files: dict[bytes, bytes]  # placeholder -> the file's bytes
+    files: dict[bytes, Evidence]  # placeholder -> the attached file
+    listed: tuple[Listed, ...] = ()
 
     def chunks(self) -> Iterator[bytes]:
         raw = self.message.as_bytes()  # small: the placeholders stand in for the files
         for piece in PLACEHOLDER.split(raw):
             if piece in self.files:
-                yield from base64_lines(self.files[piece])
+                yield from base64_lines(self.files[piece].chunks())
             else:
                 yield piece
 
     def as_bytes(self) -> bytes:
         return b"".join(self.chunks())
 
+    @property
+    def size(self) -> int:
+        """The length of the message as written out, without encoding a file."""
+        raw = len(self.message.as_bytes())
+        return raw + sum(encoded_size(item.size) - len(placeholder)
+                         for placeholder, item in self.files.items())
+
 
 PLACEHOLDER = re.compile(rb"(@@evidence-[0-9a-f]{32}@@\r\n)")
+BASE64_STEP = 57 * 1024  # 57 bytes make one 76-character line
+# An attachment's own MIME headers and boundary (about 200 bytes), with room to spare.
+PART_HEADERS = 1024
 
 
-def base64_lines(data: bytes, linesep: bytes = b"\r\n") -> Iterator[bytes]:
-    step = 57 * 1024  # 57 bytes make one 76-character line
-    for start in range(0, len(data), step):
-        yield base64.encodebytes(data[start : start + step]).replace(b"\n", linesep)
+def encoded_size(size: int) -> int:
+    """The length of base64_lines' output for a file of this size."""
+    return 4 * -(-size // 3) + 2 * -(-size // 57)
 
 
-def build_message(complaint: Complaint, config, case_url: str = "") -> Outgoing:
-    """The email to the office (or the committee): text and HTML, the evidence attached;
-    case_url, the link to the case page, on a line of its own and in X-Complaint-Case-URL."""
+def base64_lines(chunks: Iterable[bytes], linesep: bytes = b"\r\n") -> Iterator[bytes]:
+    """Base64 in 76-character lines, from a file read in pieces of any size."""
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        if len(buffer) >= BASE64_STEP:
+            whole = len(buffer) // BASE64_STEP * BASE64_STEP
+            yield base64.encodebytes(buffer[:whole]).replace(b"\n", linesep)
+            del buffer[:whole]
+    if buffer:
+        yield base64.encodebytes(bytes(buffer)).replace(b"\n", linesep)
+
+
+def listed_files(complaint: Complaint, file_urls: list[str], room: int) -> list[Listed]:
+    """Each file in order attached while the message stays within `room` bytes (what the
+    message takes without attachments subtracted); the others linked."""
+    listed = []
+    for (name, item), url in zip(attachment_names(complaint), file_urls, strict=True):
+        cost = encoded_size(item.size) + PART_HEADERS
+        attached = cost <= room
+        room -= cost if attached else 0
+        listed.append(Listed(name, item, attached, url))
+    return listed
+
+
+def build_message(complaint: Complaint, config, case_url: str = "",
+                  file_urls: Iterable[str] = ()) -> Outgoing:
+    """The email to the office (or the committee): text and HTML, the evidence attached in
+    order while the message stays within MAIL_MAX_BYTES, the other files listed with their
+    download links (file_urls, one per file, on the case page); case_url, the link to the
+    case page, on a line of its own and in X-Complaint-Case-URL."""
+    urls = list(file_urls) or [""] * len(complaint.evidence)
+    names = attachment_names(complaint)
+    linked = [Listed(name, item, False, url) for (name, item), url in zip(names, urls, strict=True)]
+    # Listing every file as linked gives the longest text: the room left is a lower bound.
+    room = config["MAIL_MAX_BYTES"] - compose(complaint, config, case_url, linked).size
+    return compose(complaint, config, case_url, listed_files(complaint, urls, room))
+
+
+def compose(complaint: Complaint, config, case_url: str, listed: list[Listed]) -> Outgoing:
     to, cc = office_addresses(complaint, config)
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = (f"[投訴 {complaint.reference}] {complaint.category_label} | "
@@ -187,22 +249,23 @@ def build_message(complaint: Complaint, config, case_url: str = "") -> Outgoing:
     if case_url:
         msg["X-Complaint-Case-URL"] = case_url
     msg["Auto-Submitted"] = "auto-generated"
-    context = {"complaint": complaint, "attachments": attachment_names(complaint),
-               "case_url": case_url,
+    context = {"complaint": complaint, "files": listed, "case_url": case_url,
                "site": config["SITE"], "staging_note": staging_note,
                "guidance": reminder(complaint.category, config["SITE"].get("base_url", ""))}
     msg.set_content(render("email/complaint.txt", **context))
     msg.add_alternative(render("email/complaint.html", **context), subtype="html")
     files = {}
-    for name, item in attachment_names(complaint):
-        maintype, subtype = item.mime_type.split("/")
-        msg.add_attachment(b"", maintype=maintype, subtype=subtype, filename=name)
+    for entry in listed:
+        if not entry.attached:
+            continue
+        maintype, subtype = entry.item.mime_type.split("/")
+        msg.add_attachment(b"", maintype=maintype, subtype=subtype, filename=entry.name)
         placeholder = f"@@evidence-{secrets.token_hex(16)}@@"
         msg.get_payload()[-1].set_payload(placeholder)
-        files[placeholder.encode() + b"\r\n"] = item.data
-    msg.add_attachment(complaint_json(complaint), maintype="application", subtype="json",
-                       filename="complaint.json")
-    return Outgoing(msg, files)
+        files[placeholder.encode() + b"\r\n"] = entry.item
+    msg.add_attachment(complaint_json(complaint, listed), maintype="application",
+                       subtype="json", filename="complaint.json")
+    return Outgoing(msg, files, tuple(listed))
 
 
 def build_acknowledgement(complaint: Complaint, to: str, config,

@@ -46,6 +46,12 @@ def init_app(app: Flask) -> None:
                                       methods=methods)
         for endpoint in endpoints:
             app.view_functions[endpoint] = shared(app.view_functions[endpoint])
+    # A clerk scrubbing through a clip makes a request per seek: only a refused file request
+    # (a wrong link) counts against the case pages' limit, and the limit, once reached, holds.
+    app.view_functions["cases.case_file"] = limiter.shared_limit(
+        lambda: current_app.config["CASE_RATE_LIMIT"], scope="CASE_RATE_LIMIT",
+        deduct_when=lambda response: response.status_code >= 400,
+    )(app.view_functions["cases.case_file"])
 
 
 def in_both_scripts(*endpoints: str) -> tuple[str, ...]:

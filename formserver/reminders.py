@@ -18,15 +18,17 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-from . import access, case_stats, cases
+from . import access, case_files, case_stats, cases
 from .case_messages import build_digest, build_escalation, build_reminder
 from .config import WEEKDAYS
 from .handling import NotSpooled, spool_to, store
+from .spool import head_of
 from .workdays import local_now, next_working_day
 
 log = logging.getLogger(__name__)
 
 DIGEST_HOUR = 9  # the digest leaves on the first round from 09:00 of DIGEST_WEEKDAY
+ORPHANED_FILES_AGE = 86400  # seconds: a case is opened moments after its files are kept
 
 
 @dataclass
@@ -129,25 +131,32 @@ def purge(config, now: datetime, result: TimerRound) -> None:
 
 
 def purge_cases(config, now: datetime) -> list[str]:
-    """Delete cases CASE_KEEP_DAYS after their last activity; their anonymous outcome stays
-    in the statistics."""
+    """Delete cases CASE_KEEP_DAYS after their last activity, with their evidence files;
+    their anonymous outcome stays in the statistics. Files left without a case (its store
+    was broken when the complaint was sent) go a day later."""
+    files_dir = Path(config["CASE_FILES_DIR"])
     with store(config) as db:
         old = cases.expired(db, now - timedelta(days=config["CASE_KEEP_DAYS"]))
-        if not old:
-            return []
-        try:
-            case_stats.archive(Path(config["STATS_DB"]), old, config)
-        except (sqlite3.Error, OSError) as error:  # retention comes first: delete anyway
-            log.warning("could not keep the statistics of %d purged cases: %s", len(old),
-                        type(error).__name__)
-        cases.delete(db, [case.reference for case in old])
-    log.info("purged %d case(s)", len(old))
+        if old:
+            try:
+                case_stats.archive(Path(config["STATS_DB"]), old, config)
+            except (sqlite3.Error, OSError) as error:  # retention comes first: delete anyway
+                log.warning("could not keep the statistics of %d purged cases: %s", len(old),
+                            type(error).__name__)
+            cases.delete(db, [case.reference for case in old])
+        known = cases.all_references(db)
+    case_files.delete(files_dir, [case.reference for case in old])
+    orphans = case_files.purge_orphans(files_dir, known.__contains__, ORPHANED_FILES_AGE,
+                                       now.timestamp())
+    if old or orphans:
+        log.info("purged %d case(s), %d folder(s) of files without a case", len(old),
+                 len(orphans))
     return [case.reference for case in old]
 
 
 def complaint_reference(message: bytes) -> list[str]:
     """[the reference] of an office's complaint email (not a receipt, reply or notice)."""
-    head = message.split(b"\r\n\r\n", 1)[0]
+    head = head_of(message)
     headers = BytesParser(policy=policy.SMTP).parsebytes(head, headersonly=True)
     if headers.get("X-Complaint-Kind") != "complaint" or not headers.get("X-Complaint-Reference"):
         return []

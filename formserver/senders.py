@@ -3,8 +3,10 @@ Maildir when no mail server is configured. Errors become temporary or permanent 
 
 from __future__ import annotations
 
+import io
 import logging
 import mailbox
+import re
 import smtplib
 import ssl
 from collections.abc import Callable, Iterator
@@ -17,7 +19,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from .logtext import without_addresses
-from .spool import PermanentFailure, ServerUnavailable, TemporaryFailure
+from .spool import PermanentFailure, ServerUnavailable, TemporaryFailure, head_of
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ class Envelope:
 def envelope(data: bytes) -> Envelope:
     """From, To and Cc as the SMTP envelope needs them: checked, each domain in its ASCII
     (punycode) form. An address that is not one is a permanent failure of this message."""
-    head = data.split(b"\r\n\r\n", 1)[0]  # parsing the whole body would cost more than sending
+    head = head_of(data)  # parsing the whole body would cost more than sending
     # As UTF-8 (RFC 6532): a receipt to a non-ASCII address has it raw in its To header.
     headers = Parser(policy=policy.SMTPUTF8).parsestr(head.decode("utf-8", "replace"),
                                                       headersonly=True)
@@ -60,6 +62,44 @@ def smtp_address(address: str) -> str:
     return checked.ascii_email or f"{checked.local_part}@{checked.ascii_domain}"
 
 
+SLICE = 64 * 1024
+LINE_START_DOT = re.compile(rb"(?m)^\.")
+
+
+def dot_stuffed(data: bytes) -> Iterator[bytes]:
+    """The message as DATA sends it (a "." doubled at the start of a line), in slices of
+    about 64 KiB, each starting at a line's start: no copy of the whole message is made."""
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", min(start + SLICE, len(data)) - 1)
+        end = len(data) if end == -1 else end + 1
+        yield LINE_START_DOT.sub(b"..", data[start:end])
+        start = end
+
+
+class SlicedData:
+    """smtplib's DATA, sent a slice at a time: the standard one makes three whole copies of
+    a message to dot-stuff and terminate it (36 MB for a 9 MB email)."""
+
+    def data(self, msg: bytes):
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        for piece in dot_stuffed(msg):
+            self.send(piece)
+        self.send(b".\r\n" if msg.endswith(b"\r\n") else b"\r\n.\r\n")
+        return self.getreply()
+
+
+class SMTP(SlicedData, smtplib.SMTP):
+    pass
+
+
+class SMTPS(SlicedData, smtplib.SMTP_SSL):
+    pass
+
+
 class SMTPSender:
     """Sends spooled messages over one SMTP connection for a whole delivery round, turning
     errors into temporary or permanent ones. Any error drops the connection; the next message
@@ -74,10 +114,9 @@ class SMTPSender:
         host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
         timeout = float(config["SMTP_TIMEOUT"])
         if config["SMTP_SECURITY"] == "ssl":
-            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout,
-                                    context=ssl.create_default_context())
+            smtp = SMTPS(host, port, timeout=timeout, context=ssl.create_default_context())
         else:
-            smtp = smtplib.SMTP(host, port, timeout=timeout)
+            smtp = SMTP(host, port, timeout=timeout)
         try:
             if config["SMTP_SECURITY"] == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
@@ -160,8 +199,8 @@ def maildir_sender(path: Path) -> Callable[[bytes], None]:
     """The embedded default: deliver into a Maildir that any mail client can open."""
 
     def send(data: bytes) -> None:
-        try:
-            mailbox.Maildir(path, create=True).add(data)
+        try:  # (as a file: read line by line, where bytes would be copied whole)
+            mailbox.Maildir(path, create=True).add(io.BytesIO(data))
         except OSError as error:
             raise TemporaryFailure(f"Maildir: {error.strerror}") from None
 

@@ -19,6 +19,7 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from .spool import head_of
 from .vocabulary import CATEGORIES
 
 SCHEMA = """
@@ -58,7 +59,7 @@ def reference_key(reference: str, secret: str) -> str:
 
 def outcome_row(message: bytes, outcome: str, now: float) -> tuple | None:
     """The anonymous row for an office message delivered or set aside; None for a receipt."""
-    head = message.split(b"\r\n\r\n", 1)[0]  # the headers are all it needs
+    head = head_of(message)  # the headers are all it needs
     headers = BytesParser(policy=policy.SMTP).parsebytes(head, headersonly=True)
     category = headers.get("X-Complaint-Category")
     if not category:

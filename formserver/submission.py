@@ -9,10 +9,11 @@ from pathlib import Path
 
 from flask import current_app
 
-from . import access, delivery, handling, spool, stats
+from . import access, case_files, delivery, handling, spool, stats
 from .complaint import Complaint
 from .messages import build_acknowledgement, build_message
 from .ratelimit import may_acknowledge
+from .sealed import Unreadable
 
 log = logging.getLogger(__name__)
 
@@ -23,17 +24,22 @@ class NotSaved(Exception):
 
 def submit(complaint: Complaint, resident_email: str = "", access_code: str = "",
            edition: str = "hant") -> bool:
-    """Spool the office's email (with its case link), open the case, then spool the resident's
-    receipt (with the access code, in the resident's script); return whether a receipt goes.
+    """Keep the files with the case, spool the office's email (with its case link and the
+    files' download links), open the case, then spool the resident's receipt (with the access
+    code, in the resident's script); return whether a receipt goes.
     Raises NotSaved when the complaint could not be put on disk."""
     config = current_app.config
     spool_dir = Path(config["SPOOL_DIR"])
     link = access.new_link(config, complaint.submitted_at)
-    message = build_message(complaint, config, case_url=link.url)
+    keep_files(complaint, config)
+    message = build_message(complaint, config, case_url=link.url,
+                            file_urls=[access.file_url(link.token, number, config)
+                                       for number in range(1, len(complaint.evidence) + 1)])
     try:
         spool.spool_message(spool_dir, complaint.reference, message.chunks())
-    except OSError as error:
-        log.error("could not spool %s: %s", complaint.reference, error.strerror)
+    except (OSError, Unreadable) as error:
+        log.error("could not spool %s: %s", complaint.reference, describe(error))
+        case_files.delete(Path(config["CASE_FILES_DIR"]), [complaint.reference])
         raise NotSaved from None
     try:
         stats.remember_reference(Path(config["STATS_DB"]), complaint.reference,
@@ -58,3 +64,20 @@ def submit(complaint: Complaint, resident_email: str = "", access_code: str = ""
                       error.strerror)
     delivery.wake(current_app)
     return acknowledged
+
+
+def keep_files(complaint: Complaint, config) -> None:
+    """Every file goes with the case first (the email links those it cannot carry); raises
+    NotSaved when they cannot be kept."""
+    if not complaint.evidence:
+        return
+    try:
+        case_files.store(Path(config["CASE_FILES_DIR"]), complaint.reference,
+                         complaint.evidence, config["SECRET_KEY"])
+    except (OSError, Unreadable) as error:  # a full disk; a draft's file altered on disk
+        log.error("could not keep the files of %s: %s", complaint.reference, describe(error))
+        raise NotSaved from None
+
+
+def describe(error: Exception) -> str:
+    return getattr(error, "strerror", None) or type(error).__name__

@@ -16,11 +16,25 @@
   var limits = {
     files: Number(input.dataset.maxFiles),
     each: Number(input.dataset.maxFileSize),
-    total: Number(input.dataset.maxTotalSize)
+    total: Number(input.dataset.maxTotalSize),
+    inMemory: Number(input.dataset.maxInMemorySize || input.dataset.maxFileSize)
   };
+  // Photos and PDFs are cleaned in memory on the server, so they have a smaller limit.
+  var IN_MEMORY = /^(image\/|application\/pdf$)|\.(jpe?g|png|webp|heic|pdf)$/i;
 
   function megabytes(bytes) {
-    return (bytes / 1048576).toFixed(1) + " MB";
+    var value = bytes / 1048576;
+    return (value === Math.round(value) ? String(value) : value.toFixed(1)) + " MB";
+  }
+
+  function tooLarge(file) {
+    var inMemory = IN_MEMORY.test(file.type) || (!file.type && IN_MEMORY.test(file.name));
+    var limit = inMemory ? Math.min(limits.inMemory, limits.each) : limits.each;
+    if (file.size <= limit) {
+      return "";
+    }
+    var template = inMemory && limit < limits.each ? input.dataset.msgInMemory : input.dataset.msgTooLarge;
+    return fill(template, { name: file.name, size: megabytes(file.size), limit: megabytes(limit) });
   }
 
   function fill(template, values) {
@@ -36,9 +50,9 @@
     }
     var total = 0;
     for (var i = 0; i < files.length; i += 1) {
-      if (files[i].size > limits.each) {
-        return fill(input.dataset.msgTooLarge, { name: files[i].name, size: megabytes(files[i].size),
-                                                 limit: megabytes(limits.each) });
+      var large = tooLarge(files[i]);
+      if (large) {
+        return large;
       }
       total += files[i].size;
     }

@@ -422,14 +422,17 @@ def send_form_fields(review_html: str) -> dict[str, str]:
     return dict(HIDDEN.findall(SEND_FORM.search(review_html).group(0)))
 
 
-def multipart(fields: dict) -> tuple[bytes, str]:
+def multipart(fields: dict, files=()) -> tuple[bytes, str]:
     """(body, content type) of a multipart/form-data request made by hand: values as str or
-    raw bytes (e.g. not valid UTF-8). The test client would put a large one in a temporary
-    file it never closes."""
+    raw bytes (e.g. not valid UTF-8); files as (field, file name, content type, bytes). The
+    test client would put a large one in a temporary file it never closes."""
     boundary = f"----estate{uuid.uuid4().hex}"
     parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
              + (value if isinstance(value, bytes) else str(value).encode()) + b"\r\n"
              for name, value in fields.items()]
+    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+              f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
+              + data + b"\r\n" for name, filename, content_type, data in files]
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), \
         f"multipart/form-data; boundary={boundary}"
 

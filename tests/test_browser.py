@@ -14,6 +14,7 @@ import io
 import json
 import re
 import subprocess
+import tempfile
 import threading
 from contextlib import suppress
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from crafted import clip
 from flask import abort, redirect
 from helpers import ROOT, VALID_COMPLAINT, hidden_fields, post_form, submit
 from helpers import send_reviewed as send_reviewed_by_client
@@ -271,6 +273,27 @@ def confirm_action(page: Page, action: str, message: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("確認")
 
 
+def small_video() -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        return clip(Path(folder), "mp4", seconds=2).read_bytes()
+
+
+def reach_case_page_with_video(page: Page) -> None:
+    """A complaint with a video: the case page plays it (and offers its download)."""
+    page.goto("/complaint")
+    fill_form(page)
+    page.get_by_label("證據材料").set_input_files(
+        files=[{"name": "升降機.mp4", "mimeType": "video/mp4", "buffer": small_video()}])
+    to_review(page)
+    expect(page.get_by_role("main")).to_contain_text("evidence-1.mp4（影片")
+    reference = send_reviewed(page)
+    page.goto(f"/_test/case-link/{reference}")
+    expect(page.locator("video")).to_have_count(1)
+    assert page.locator("video").evaluate("video => video.readyState >= 1 || new Promise("
+                                          "done => video.addEventListener('loadedmetadata', "
+                                          "() => done(true)))")
+
+
 def reach_case_confirm(page: Page) -> None:
     reach_case_page(page)
     confirm_action(page, "回覆投訴人", "維修公司明早到場。")
@@ -345,6 +368,7 @@ FORM_STATES = [
     State("follow-up-errors", reach=sent_empty("/follow-up", "提交跟進")),
     State("follow-up-sent", reach=reach_follow_up_sent),
     State("case-page", reach=reach_case_page),
+    State("case-page-with-video", reach=reach_case_page_with_video),
     State("case-errors", reach=reach_case_errors),
     State("case-confirm", reach=reach_case_confirm),
     State("status-empty", url="/status"),
@@ -441,6 +465,34 @@ def test_the_form_works_without_javascript(new_page, app, smtp_server):
     page = new_page(javascript=False)
     complain_from_the_home_page(page, app, smtp_server)
     correct_the_mistakes(page)
+
+
+def test_the_script_warns_before_uploading_a_file_over_the_limit(new_page, app):
+    """The limit comes from the page (here lowered to 1 MB); the warning is in its words, and
+    nothing is sent: the draft folder stays empty."""
+    app.config["MAX_FILE_SIZE"] = 1024 * 1024
+    page = new_page()
+    page.goto("/complaint")
+    fill_form(page)
+    evidence = page.get_by_label("證據材料")
+    evidence.set_input_files(files=[{"name": "長片.mp4", "mimeType": "video/mp4",
+                                     "buffer": bytes(2 * 1024 * 1024)}])
+    warning = page.locator("#upload-status")
+    expect(warning).to_be_visible()
+    expect(warning).to_have_text("檔案「長片.mp4」有 2 MB，太大：每個檔案最多 1 MB。"
+                                 "請剪短影片或縮小檔案後再試。")
+    expect(evidence).to_have_accessible_description(re.compile("太大：每個檔案最多 1 MB"))
+    to_review(page)
+    expect(page).to_have_url(re.compile(r"/complaint$"))
+    expect(warning).to_be_visible()
+    drafts = Path(app.config["DRAFT_DIR"])
+    assert not drafts.exists() or list(drafts.iterdir()) == []
+
+    evidence.set_input_files(files=[{"name": "升降機.jpg", "mimeType": "image/jpeg",
+                                     "buffer": jpeg_photo()}])
+    expect(warning).to_be_hidden()
+    to_review(page)  # sent by the script, with its progress bar; the server answers as ever
+    expect(page).to_have_url(re.compile(r"/complaint/review$"))
 
 
 # --- accessibility: axe-core ------------------------------------------------------------------

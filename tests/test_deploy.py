@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from crafted import phone_video
 from helpers import (
     ROOT,
     VALID_COMPLAINT,
@@ -36,6 +38,7 @@ from helpers import (
     free_port,
     gunicorn_command,
     hidden_inputs,
+    multipart,
     send_form_fields,
     server_env,
     wait_for_port,
@@ -163,22 +166,6 @@ def fetch(port: int, path: str, method: str = "GET", body=None, headers=None,
         return Response(response.status, response.msg, response.read())
     finally:
         conn.close()
-
-
-def multipart(fields: dict, files: list[tuple[str, str, str, bytes]]) -> tuple[bytes, str]:
-    """(body, content type) of a multipart/form-data request, as a browser sends it."""
-    boundary = f"----estate{uuid.uuid4().hex}"
-    out = io.BytesIO()
-    for name, value in fields.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                  .encode())
-        out.write(str(value).encode() + b"\r\n")
-    for name, filename, content_type, data in files:
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-                  f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode())
-        out.write(data + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
 class Forms(HTMLParser):
@@ -460,8 +447,9 @@ def follow_to_confirmation(port: int, response: Response, cookie: str, steps: in
     raise AssertionError(f"no confirmation page after {steps} steps")
 
 
-def complain_through_nginx(stack):
-    """A complaint with a photo through nginx; (its confirmation page, the office's email)."""
+def complain_through_nginx(stack, files=None):
+    """A complaint with a photo (or these files) through nginx; (its confirmation page, the
+    office's email)."""
     form = fetch(stack.port, "/complaint")
     assert form.status == 200
     assert form.headers["Server"] == "nginx"
@@ -472,8 +460,8 @@ def complain_through_nginx(stack):
     cookie = form.cookie()
     assert cookie, "no session cookie"
 
-    body, content_type = multipart({**VALID_COMPLAINT, **hidden},
-                                   [("evidence", "lift.jpg", "image/jpeg", small_jpeg())])
+    body, content_type = multipart({**VALID_COMPLAINT, **hidden}, files or [
+        ("evidence", "lift.jpg", "image/jpeg", small_jpeg())])
     posted = fetch(stack.port, "/complaint", "POST", body,
                    {"Content-Type": content_type, "Cookie": cookie})
     sent = follow_to_confirmation(stack.port, posted, cookie)
@@ -520,23 +508,105 @@ def test_the_case_and_status_pages_pass_through_nginx_without_a_referrer(stack):
 
 
 @needs_nginx
+def test_a_case_file_is_streamed_through_nginx_with_range_requests(stack, tmp_path):
+    video = phone_video(tmp_path / "lift.mp4", 2 * MB, seconds=5).read_bytes()
+    _, office = complain_through_nginx(stack, [("evidence", "IMG_0042.MP4", "video/mp4", video)])
+    case = urllib.parse.urlsplit(str(office["X-Complaint-Case-URL"]).strip())
+    path = f"/case/file?{case.query}&n=1"
+    whole = fetch(stack.port, path)
+    assert whole.status == 200 and whole.headers["Content-Type"] == "video/mp4"
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    part = fetch(stack.port, path, headers={"Range": "bytes=1000000-1099999"})
+    assert part.status == 206
+    assert part.headers["Content-Range"] == f"bytes 1000000-1099999/{len(whole.body)}"
+    assert part.body == whole.body[1000000:1100000]
+    assert part.headers.get_all("Referrer-Policy") == ["no-referrer"]
+    assert fetch(stack.port, path, headers={"Range": f"bytes={len(whole.body)}-"}).status == 416
+
+
+def nginx_size(value: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([kmg]?)", value.lower()).groups()
+    return int(number) * {"": 1, "k": 1024, "m": MB, "g": 1024 * MB}[unit]
+
+
+def test_nginx_and_the_app_agree_on_how_large_a_request_may_be():
+    """The complaint's locations take the app's MAX_CONTENT_LENGTH, every other request the
+    small limit the app holds them to; the 413 page says the app's limits."""
+    from formserver.config import DEFAULTS, SMALL_REQUEST
+
+    conf = (DEPLOY / "nginx" / "estate-common.conf").read_text("utf-8")
+    conf = re.sub(r"#.*", "", conf)
+    locations = re.findall(r"location\s+(?:=|\^~)?\s*(\S+)\s*\{([^}]*)\}", conf)
+    outside = re.sub(r"location\s+[^{]*\{[^}]*\}", "", conf)
+    [server_wide] = re.findall(r"client_max_body_size\s+(\S+);", outside)
+    assert nginx_size(server_wide) == SMALL_REQUEST
+    forms = [body for path, body in locations
+             if re.fullmatch(r"(/zh-hans)?/complaint", path) and "proxy_pass" in body]
+    assert forms, "no location passes the complaint form to the app"
+    for body in forms:
+        [size] = re.findall(r"client_max_body_size\s+(\S+);", body)
+        assert nginx_size(size) == DEFAULTS["MAX_CONTENT_LENGTH"]
+    others = [path for path, body in locations if "client_max_body_size" in body
+              and "internal;" not in body]  # (the 413 page itself: reached from a 413 only)
+    assert len(others) == len(forms), others
+    page = (DEPLOY / "errors" / "413.html").read_text("utf-8")
+    assert f"每個檔案最多 {DEFAULTS['MAX_FILE_SIZE'] // MB} MB" in page
+    assert f"全部合共 {DEFAULTS['MAX_TOTAL_SIZE'] // MB} MB" in page
+
+
+def sparse_body(head: bytes, size: int):
+    """A request body of `size` bytes, the form's fields then zeros, made as it is sent."""
+    yield head
+    piece, left = bytes(MB), size - len(head)
+    while left > 0:
+        yield piece[:left]
+        left -= MB
+
+
+@pytest.mark.slow
+@needs_nginx
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_an_oversized_upload_gets_nginxs_friendly_413(stack, chunked):
+def test_a_201_mb_complaint_gets_nginxs_friendly_413(stack, chunked):
     form = fetch(stack.port, "/complaint")
-    body, content_type = multipart({**VALID_COMPLAINT, **Forms(form.text).hidden("/complaint")},
-                                   [("evidence", "video.mp4", "video/mp4", bytes(9 * MB))])
-    assert len(body) > 8 * MB
+    fields = {**VALID_COMPLAINT, **Forms(form.text).hidden("/complaint")}
+    head, content_type = multipart(fields, [])
+    size = 201 * MB + len(head)  # 201 MB of video and the form's fields
     headers = {"Content-Type": content_type, "Cookie": form.cookie()}
-    if chunked:  # no Content-Length: nginx finds out while reading
-        pieces = (body[i:i + 64 * 1024] for i in range(0, len(body), 64 * 1024))
-        response = fetch(stack.port, "/complaint", "POST", pieces, headers, encode_chunked=True)
-    else:
-        response = fetch(stack.port, "/complaint", "POST", body, headers)
+    if not chunked:  # (without Content-Length nginx finds out while reading)
+        headers["Content-Length"] = str(size)
+    response = fetch(stack.port, "/complaint", "POST", sparse_body(head, size), headers,
+                     encode_chunked=chunked)
     assert response.status == 413
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
     assert response.body == (DEPLOY / "errors" / "413.html").read_bytes()
     assert "上載的檔案太大" in response.text
     assert_security_headers(response, "413")
+
+
+@pytest.mark.slow
+@needs_nginx
+def test_nginx_reads_a_whole_upload_before_a_worker_sees_it(stack):
+    """Three phones on slow connections, half-way through their uploads, more than there are
+    gunicorn workers (2): the form still opens at once, because nginx holds the bodies."""
+    form = fetch(stack.port, "/complaint")
+    body, content_type = multipart({**VALID_COMPLAINT, **Forms(form.text).hidden("/complaint")},
+                                   [("evidence", "clip.mp4", "video/mp4", bytes(4 * MB))])
+    uploads = []
+    try:
+        for _ in range(3):
+            upload = socket.create_connection(("127.0.0.1", stack.port), timeout=30)
+            upload.sendall(f"POST /complaint HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                           f"{content_type}\r\nContent-Length: {len(body)}\r\nCookie: "
+                           f"{form.cookie()}\r\n\r\n".encode() + body[: len(body) // 2])
+            uploads.append(upload)
+        deadline = time.monotonic() + 1.5  # the workers would be stuck by now without buffering
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            assert fetch(stack.port, "/complaint").status == 200
+            assert time.monotonic() - started < 2, "a worker was held by a slow upload"
+    finally:
+        for upload in uploads:
+            upload.close()
 
 
 def test_the_413_page_needs_nothing_the_policy_forbids():

@@ -15,7 +15,7 @@ TABLE_KEYS = {key for row in re.findall(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|", C
               for key in re.findall(r"[A-Z_]+", row)}
 # Flask's and its extensions' own settings, which the app reads but does not define.
 FOREIGN_KEYS = {"TESTING", "PREFERRED_URL_SCHEME", "MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE",
-                "SECRET_KEY",
+                "MAX_FORM_PARTS", "SECRET_KEY",
                 "RATELIMIT_ENABLED", "RATELIMIT_STORAGE_URI", "RATELIMIT_HEADERS_ENABLED",
                 "SESSION_COOKIE_SECURE", "SITE"}
 

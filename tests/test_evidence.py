@@ -24,13 +24,17 @@ from helpers import camera_photo, office_message, submit, upload
 from PIL import Image
 
 from formserver import delivery
-from formserver.evidence import EvidenceError, deidentify_file, prepare, read_uploads, sniff
+from formserver.evidence import close_all, deidentify_file, prepare, sniff
+from formserver.uploads import EvidenceError, read_uploads
 
 LIMITS = {"max_files": 6, "max_file_size": 5 * 1024 * 1024, "max_total_size": 7 * 1024 * 1024}
 
 
 def read(files, anonymize=False, **limits):
-    return read_uploads(files, anonymize=anonymize, **{**LIMITS, **limits})
+    """The evidence as described (its cleaned files let go at once)."""
+    evidence = read_uploads(files, anonymize=anonymize, **{**LIMITS, **limits})
+    close_all(evidence)
+    return evidence
 
 
 def png_of(size) -> bytes:
@@ -120,21 +124,24 @@ def test_the_capture_time_is_kept_only_without_deidentification(tmp_path, kind):
         data, ext, expected = camera_photo(), "jpg", "2024-03-15 14:30:00"
     else:
         data, ext, expected = clip(tmp_path, "mp4").read_bytes(), "mp4", "2024-03-15 14:30:00 UTC"
-    kept = prepare(data, ext, anonymize=False)
+    kept = prepare(io.BytesIO(data), ext, anonymize=False)
+    hidden = prepare(io.BytesIO(data), ext, anonymize=True)
+    later = deidentify_file(kept)  # 脫敏 asked on the review page, files kept
+    close_all([kept, hidden, later])
     assert kept.captured_at == expected
-    hidden = prepare(data, ext, anonymize=True)
     assert hidden.captured_at is None and hidden.deidentified
     assert hidden.sha256 == kept.sha256 == hashlib.sha256(data).hexdigest()
-    later = deidentify_file(kept)  # 脫敏 asked on the review page, files kept
     assert later.captured_at is None and later.deidentified
 
 
 @needs_exiftool
 def test_a_recording_kept_from_a_draft_is_deidentified_when_sent(tmp_path):
     original = with_apple_location(clip(tmp_path, "mov"))
-    kept = prepare(original.read_bytes(), "mov", anonymize=False)
+    kept = prepare(io.BytesIO(original.read_bytes()), "mov", anonymize=False)
+    later = deidentify_file(kept)
     cleaned = tmp_path / "cleaned.mov"
-    cleaned.write_bytes(deidentify_file(kept).data)
+    cleaned.write_bytes(later.read_bytes())
+    close_all([kept, later])
     assert leaks(read_tags(cleaned)) == [] and located(read_tags(cleaned)) == []
 
 

@@ -6,12 +6,16 @@ before anything is recorded. No JavaScript is needed.
     POST /case                  an action: token, action, message, handled_by -> confirmation
     POST /case/confirm          token, step (signed): recorded once -> 303 to the case
     POST /case/login            the shared office password, when OFFICE_PASSWORD is set
+    GET  /case/file?token=T&n=N evidence file N (1, 2, ...), with range requests (206, 416,
+                                If-Range); &download=1 as an attachment
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from pathlib import Path
+from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -25,12 +29,15 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadData, URLSafeTimedSerializer
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.wsgi import wrap_file
 
-from .. import access, cases, delivery, handling
+from .. import access, case_files, cases, delivery, handling
 from ..crypto import keyed_hash
 from ..forms import CaseActionForm, ConfirmForm, OfficeLoginForm
 from ..private_pages import init_private, notice_page, timeline
 from ..reminders import escalation_day
+from ..sealed import CHUNK, Unreadable
 from ..site import page
 from ..vocabulary import CASE_ACTIONS, LIMITS
 from ..workdays import local_now
@@ -80,9 +87,63 @@ def case_view(case: cases.Case, token: str, form: CaseActionForm, status: int = 
         "case.html", case=case, token=token, form=form, timeline=timeline(case),
         done=request.args.get("done", "") if request.args.get("done") in CASE_ACTIONS else "",
         overdue=not case.answered and now() >= cases.end_of(case.due, now().tzinfo),
-        escalation_day=escalation_day(case, config), lengths=LIMITS, files=(),
+        escalation_day=escalation_day(case, config), lengths=LIMITS,
+        files=listed_files(case, token),
         page=page(f"投訴個案 {case.reference}", "處理投訴：受理、回覆、記錄結果。"))
     return html, status
+
+
+def listed_files(case: cases.Case, token: str) -> list[SimpleNamespace]:
+    """The case's evidence files as the page shows them: each with its player or picture."""
+    config = current_app.config
+    return [SimpleNamespace(
+        url=url_for(".case_file", token=token, n=stored.number),
+        download=url_for(".case_file", token=token, n=stored.number, download=1),
+        name=stored.name, kind=stored.item.kind_label, family=stored.item.family,
+        mime_type=stored.item.mime_type, size=stored.item.size_text,
+        duration=stored.item.duration_text, sha256=stored.item.sha256,
+        captured_at=stored.item.captured_at)
+        for stored in case_files.files_of(Path(config["CASE_FILES_DIR"]), case.reference,
+                                          config["SECRET_KEY"])]
+
+
+@bp.get("/case/file")
+def case_file():
+    """One evidence file, decrypted only where it is read: a player's range request (a clerk
+    scrubbing through a clip) gets 206 with just those bytes; the ETag is the stored file's
+    hash, so If-Range works across requests."""
+    token = request.args.get("token", "")
+    if not logged_in():
+        return login_view(token, status=403)
+    case = case_or_404(token)
+    config = current_app.config
+    number = request.args.get("n", type=int)
+    stored = next((f for f in case_files.files_of(Path(config["CASE_FILES_DIR"]),
+                                                  case.reference, config["SECRET_KEY"])
+                   if f.number == number), None)
+    if stored is None:
+        abort(404)
+    try:
+        reader = case_files.open_file(Path(config["CASE_FILES_DIR"]), case.reference,
+                                      stored.number, config["SECRET_KEY"])
+    except (OSError, Unreadable) as error:
+        log.error("case %s: file %d cannot be opened: %s", case.reference, stored.number,
+                  type(error).__name__)
+        abort(404)
+    response = current_app.response_class(wrap_file(request.environ, reader, CHUNK),
+                                          mimetype=stored.item.mime_type,
+                                          direct_passthrough=True)
+    response.content_length = reader.length
+    response.call_on_close(reader.close)
+    response.set_etag(stored.stored_sha256)
+    disposition = "attachment" if request.args.get("download") else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{stored.name}"'
+    try:
+        return response.make_conditional(request, accept_ranges=True,
+                                         complete_length=reader.length)
+    except RequestedRangeNotSatisfiable:
+        reader.close()
+        return "", 416, {"Content-Range": f"bytes */{reader.length}"}
 
 
 def login_view(token: str, form: OfficeLoginForm | None = None, status: int = 200):

@@ -8,7 +8,6 @@ is shown once: the next person at the same browser finds nothing of it."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -27,12 +26,15 @@ from .. import drafts, submission
 from ..complaint import Complaint, from_answers, from_record, to_record
 from ..editions import current_edition, render_page
 from ..errors import error_page
-from ..evidence import EvidenceError, accepted_list, deidentify_file, megabytes, read_uploads
+from ..evidence import MAX_IN_MEMORY_SIZE, close_all, deidentify_file, megabytes
 from ..forms import ComplaintForm, SendForm
 from ..messages import attachment_names
 from ..privacy.complaint import deidentify_marked, possibly_personal
+from ..privacy.uncleanable import UncleanableFile
+from ..sealed import Unreadable
 from ..site import page, published_numbers
 from ..spam import form_start, looks_automated, started_token
+from ..uploads import EvidenceError, accepted_list, read_uploads, scratch_files, takes_files
 from ..vocabulary import LIMITS, new_access_code, new_reference
 from ..workdays import local_now, next_working_day
 
@@ -43,7 +45,11 @@ bp = Blueprint("complaints", __name__)
 def form_page(form: ComplaintForm, status: int = 200, notice: str = ""):
     config = current_app.config
     limits = {"count": config["MAX_FILES"], "each": megabytes(config["MAX_FILE_SIZE"]),
-              "total": megabytes(config["MAX_TOTAL_SIZE"]), "kinds": accepted_list()}
+              "total": megabytes(config["MAX_TOTAL_SIZE"]), "kinds": accepted_list(),
+              "in_memory": megabytes(MAX_IN_MEMORY_SIZE),
+              # the script's warnings before an upload (static/upload.js)
+              "each_bytes": config["MAX_FILE_SIZE"], "total_bytes": config["MAX_TOTAL_SIZE"],
+              "in_memory_bytes": MAX_IN_MEMORY_SIZE}
     kept_files = 0
     if form.keep_evidence.data:  # the draft's files, kept unless new ones are chosen
         draft = draft_being_changed(form)
@@ -95,6 +101,7 @@ def draft_being_changed(form: ComplaintForm) -> drafts.Draft | None:
 
 
 @bp.route("/complaint", methods=["GET", "POST"])
+@takes_files
 def complaint_form():
     if request.method != "POST":  # GET, and HEAD like GET
         return show_form()
@@ -108,25 +115,42 @@ def complaint_form():
     draft = draft_being_changed(form)
     uploads = [f for f in request.files.getlist("evidence") if f and f.filename]
     evidence = []
-    try:
-        if uploads or not (form.keep_evidence.data and draft):
-            evidence = read_uploads(uploads, max_files=current_app.config["MAX_FILES"],
-                                    max_file_size=current_app.config["MAX_FILE_SIZE"],
-                                    max_total_size=current_app.config["MAX_TOTAL_SIZE"],
-                                    anonymize=bool(form.anonymize.data))
-        elif not draft.files_expired:
-            evidence = list(draft.evidence)
-    except EvidenceError as error:
-        form.evidence.errors = [str(error)]
-        valid = False
-    if not valid:
-        return form_page(form, 422)
-    try:
+    try:  # the files, cleaned into anonymous temporary files, go once sealed into the draft
+        try:
+            evidence = chosen_evidence(form, draft, uploads)
+        except EvidenceError as error:
+            form.evidence.errors = [str(error)]
+            valid = False
+        except Unreadable:  # a draft's file altered on disk: as if its files had expired
+            return form_page(form, 422, notice="draft-expired")
+        if not valid:
+            return form_page(form, 422)
         save(answers_of(form), evidence, draft)
     except OSError as error:  # disk full: nothing was saved, and the page says so
         log.error("could not save a draft: %s", error.strerror)
         abort(503)
+    finally:
+        close_all(evidence)
     return redirect(url_for(".complaint_review"), 303)
+
+
+def chosen_evidence(form: ComplaintForm, draft: drafts.Draft | None, uploads) -> list:
+    """The files just chosen, checked and cleaned; or, with none chosen, the draft's own,
+    de-identified now if 脫敏 was asked since they were chosen. Raises EvidenceError."""
+    config, anonymize = current_app.config, bool(form.anonymize.data)
+    if uploads or not (form.keep_evidence.data and draft):
+        return read_uploads(uploads, max_files=config["MAX_FILES"],
+                            max_file_size=config["MAX_FILE_SIZE"],
+                            max_total_size=config["MAX_TOTAL_SIZE"], anonymize=anonymize,
+                            scratch=scratch_files())
+    if draft.files_expired:
+        return []
+    if not anonymize:
+        return list(draft.evidence)
+    try:
+        return [deidentify_file(item, scratch_files()) for item in draft.evidence]
+    except UncleanableFile as error:
+        raise EvidenceError(str(error)) from None
 
 
 def save(answers: dict, evidence, draft: drafts.Draft | None) -> None:
@@ -268,8 +292,8 @@ def office_copy(draft: drafts.Draft, also: tuple[str, ...] = ()) -> tuple[Compla
                              submitted_at=now, reply_due=next_working_day(now.date(), region))
     if not draft.answers["anonymize"]:
         return complaint, {}
-    copy, marks = deidentify_marked(complaint, region, keep=published_numbers(), also=also)
-    return replace(copy, evidence=tuple(deidentify_file(item) for item in draft.evidence)), marks
+    # (The draft's files were de-identified when it was saved.)
+    return deidentify_marked(complaint, region, keep=published_numbers(), also=also)
 
 
 def raw_complaint(draft: drafts.Draft) -> Complaint:
