@@ -150,11 +150,12 @@ def pdf_with(open_action=None, link_action=None, page_trigger=None) -> bytes:
     return made_pdf(edit, pages=2)
 
 
-@pytest.mark.parametrize("where", ["open_action", "link_action", "page_trigger"])
-@pytest.mark.parametrize("kind", list(REFUSED_ACTIONS))
+# Every action anywhere, but a web link that must be clicked: that is disarmed (next test).
+@pytest.mark.parametrize(("kind", "where"), [
+    (kind, where) for kind in REFUSED_ACTIONS
+    for where in ("open_action", "link_action", "page_trigger")
+    if (kind, where) != ("URI", "link_action")])
 def test_a_pdf_action_other_than_moving_within_the_document_is_refused(kind, where):
-    if (kind, where) == ("URI", "link_action"):
-        pytest.skip("a web link that must be clicked is disarmed, not refused (next test)")
     data = pdf_with(**{where: REFUSED_ACTIONS[kind]})
     with pytest.raises(UncleanableFile) as refusal:
         check_pdf(data)
