@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from crafted import clip
+from crafted import clip, phone_video
 from flask import abort, redirect
 from helpers import ROOT, VALID_COMPLAINT, hidden_fields, post_form, submit
 from helpers import send_reviewed as send_reviewed_by_client
@@ -493,6 +493,43 @@ def test_the_script_warns_before_uploading_a_file_over_the_limit(new_page, app):
     expect(warning).to_be_hidden()
     to_review(page)  # sent by the script, with its progress bar; the server answers as ever
     expect(page).to_have_url(re.compile(r"/complaint/review$"))
+
+
+
+# Every text the progress line shows, as the page shows it (a MutationObserver misses none),
+# reported to the test as it changes (the page itself is gone once the review page opens).
+RECORD_PROGRESS = """
+document.addEventListener("DOMContentLoaded", () => {
+  const text = document.getElementById("upload-progress-text");
+  if (text) new MutationObserver(() => window.reportProgress(text.textContent))
+    .observe(text, {childList: true, characterData: true, subtree: true});
+});
+"""
+
+
+def test_a_large_upload_shows_its_progress_and_what_is_left(new_page, tmp_path):
+    """On a slow line (the upload throttled to 1 MB a second, as a phone's may be) the resident
+    sees the percentage rise and the remaining size fall, then the review page."""
+    video = phone_video(tmp_path / "漏水.mp4", 3 * 1024 * 1024, seconds=5)
+    page, shown = new_page(), []
+    page.expose_function("reportProgress", lambda text: shown.append(text))
+    page.add_init_script(RECORD_PROGRESS)
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 1_000_000})
+    page.goto("/complaint")
+    fill_form(page)
+    page.get_by_label("證據材料").set_input_files(str(video))
+    to_review(page)
+    expect(page).to_have_url(re.compile(r"/complaint/review$"), timeout=30_000)
+    seen = [re.fullmatch(r"已上載 (\d+)%，尚餘 ([\d.]+) MB", text) for text in shown if text]
+    assert seen and all(seen), shown
+    percents = [int(match[1]) for match in seen]
+    remaining = [float(match[2]) for match in seen]
+    assert len({p for p in percents if 0 < p < 100}) >= 3, percents  # seen rising, not jumping
+    assert percents == sorted(percents) and remaining == sorted(remaining, reverse=True)
+    assert remaining[0] > 1.5 and percents[-1] >= 90
 
 
 # --- accessibility: axe-core ------------------------------------------------------------------
