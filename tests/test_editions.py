@@ -3,6 +3,7 @@ the words converted the Hong Kong way, what residents and the office wrote left 
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -32,6 +33,9 @@ def assert_simplified(html: str, *, allowed: tuple[str, ...] = ()) -> None:
         text = text.replace(value, "")
     assert not [wrong for wrong in WRONG_CONVERSIONS if wrong in text]
     assert not TRADITIONAL_ONLY.findall(text), TRADITIONAL_ONLY.findall(text)[:10]
+    # Any word the converter would still change was left in Traditional.
+    left = [(a, b) for a, b in zip(text.split(), simplified(text).split(), strict=True) if a != b]
+    assert not left, left[:10]
     assert '<html lang="zh-Hans">' in html
 
 
@@ -160,3 +164,25 @@ def test_the_offices_reply_reaches_a_simplified_resident_in_simplified_in_its_ow
     assert f"{PREFIX}/status" in body
     assert not [wrong for wrong in WRONG_CONVERSIONS if wrong in body]
     assert not TRADITIONAL_ONLY.findall(body.replace(reply, ""))
+
+
+def test_files_are_described_and_refused_in_simplified(client, tmp_path):
+    """The file's kind and length on the review page, and a refused file's message, come from
+    the code's own words: converted too."""
+    from crafted import clip
+
+    voice = ("voice.m4a", clip(tmp_path, "m4a", seconds=3).read_bytes(), "audio/mp4")
+    response = post_form(client, [(io.BytesIO(voice[1]), voice[0], voice[2])], prefix=PREFIX)
+    assert response.status_code == 303
+    review = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert re.search(r"evidence-1\.m4a（录音，\d+ KB，长 3 秒）", review), review
+    answers = tuple(VALID_COMPLAINT[k] for k in ("name", "unit", "subject", "description",
+                                                 "location", "impact", "expected_resolution"))
+    assert_simplified(review, allowed=answers)
+
+    fake = (io.BytesIO(b"<html>not a video</html>" * 40), "clip.mp4", "video/mp4")
+    refused = post_form(client, [fake], prefix=PREFIX)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "clip.mp4" in html
+    assert_simplified(html, allowed=answers)
