@@ -417,7 +417,8 @@ def test_access_logs_hold_no_query_strings(stack):
 
 # --- the app, through nginx -----------------------------------------------------------------------
 
-def follow_to_confirmation(port: int, response: Response, cookie: str, steps: int = 6):
+def follow_to_confirmation(port: int, response: Response, cookie: str, steps: int = 6,
+                           prefix: str = ""):
     """What a resident's browser does after posting the form: follow each redirect, and on a
     page that asks to confirm (a review step) press its button, until the page that shows the
     reference. Every page on the way carries the security headers."""
@@ -434,7 +435,7 @@ def follow_to_confirmation(port: int, response: Response, cookie: str, steps: in
         if 'id="reference"' in response.text:
             return response
         forms = [f for f in Forms(response.text).forms
-                 if f["method"] == "post" and f["action"] not in ("", "/complaint")]
+                 if f["method"] == "post" and f["action"] not in ("", f"{prefix}/complaint")]
         assert forms, f"no confirmation and nothing to press:\n{response.text[:2000]}"
         form = forms[-1]
         if "multipart" in form["enctype"]:
@@ -447,24 +448,24 @@ def follow_to_confirmation(port: int, response: Response, cookie: str, steps: in
     raise AssertionError(f"no confirmation page after {steps} steps")
 
 
-def complain_through_nginx(stack, files=None):
-    """A complaint with a photo (or these files) through nginx; (its confirmation page, the
-    office's email)."""
-    form = fetch(stack.port, "/complaint")
+def complain_through_nginx(stack, files=None, prefix=""):
+    """A complaint with a photo (or these files) through nginx, on the form of the edition
+    under `prefix`; (its confirmation page, the office's email)."""
+    form = fetch(stack.port, f"{prefix}/complaint")
     assert form.status == 200
     assert form.headers["Server"] == "nginx"
-    assert_security_headers(form, "GET /complaint")
+    assert_security_headers(form, f"GET {prefix}/complaint")
     assert (form.headers.get_all("Cache-Control") or ["no-store"]) == ["no-store"]  # the app's
-    hidden = Forms(form.text).hidden("/complaint")
+    hidden = Forms(form.text).hidden(f"{prefix}/complaint")
     assert hidden.get("csrf_token"), "no CSRF token in the form"
     cookie = form.cookie()
     assert cookie, "no session cookie"
 
     body, content_type = multipart({**VALID_COMPLAINT, **hidden}, files or [
         ("evidence", "lift.jpg", "image/jpeg", small_jpeg())])
-    posted = fetch(stack.port, "/complaint", "POST", body,
+    posted = fetch(stack.port, f"{prefix}/complaint", "POST", body,
                    {"Content-Type": content_type, "Cookie": cookie})
-    sent = follow_to_confirmation(stack.port, posted, cookie)
+    sent = follow_to_confirmation(stack.port, posted, cookie, prefix=prefix)
     reference = re.search(r'id="reference">([^<]+)<', sent.text).group(1).strip()
     assert reference
 
@@ -485,6 +486,16 @@ def test_a_complaint_through_nginx_reaches_the_office(stack):
     _, office = complain_through_nginx(stack)
     names = [part.get_filename() for part in office.iter_attachments()]
     assert "evidence-1.jpg" in names, names
+
+
+@needs_nginx
+def test_a_complaint_in_simplified_through_nginx_reaches_the_office(stack):
+    sent, office = complain_through_nginx(stack, prefix="/zh-hans")
+    assert 'lang="zh-Hans"' in sent.text and "投诉已提交" in sent.text
+    status = fetch(stack.port, "/zh-hans/status")
+    assert status.status == 200 and 'lang="zh-Hans"' in status.text
+    assert status.headers.get_all("Referrer-Policy") == ["no-referrer"]
+    assert fetch(stack.port, "/zh-hans/follow-up").status == 200
 
 
 @needs_nginx
@@ -554,6 +565,39 @@ def test_nginx_and_the_app_agree_on_how_large_a_request_may_be():
     assert f"全部合共 {DEFAULTS['MAX_TOTAL_SIZE'] // MB} MB" in page
 
 
+NGINX_LOCATION = re.compile(r"location\s+(=|\^~)?\s*(\S+)\s*\{([^}]*)\}")
+
+
+def test_nginx_passes_every_route_of_the_app_to_it():
+    """Each URL the app answers (but the built site's pages, which nginx serves itself) has a
+    location that passes it on: a route added to the app, or its Simplified twin, is not a 404
+    behind nginx."""
+    from formserver import create_app
+
+    conf = re.sub(r"#.*", "", (DEPLOY / "nginx" / "estate-common.conf").read_text("utf-8"))
+    proxied = [(kind, path) for kind, path, body in NGINX_LOCATION.findall(conf)
+               if "proxy_pass" in body]
+
+    def passed(url: str) -> bool:
+        return any(url == path if kind == "=" else url.startswith(path)
+                   for kind, path in proxied if kind or path != "/")
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "test"})
+    routes = {rule.rule for rule in app.url_map.iter_rules()
+              if rule.endpoint not in ("site_page", "static")}
+    assert any(route.startswith("/zh-hans/") for route in routes)
+    assert [route for route in sorted(routes) if not passed(route)] == []
+
+
+def test_the_simplified_413_page_is_the_traditional_one_converted():
+    from formserver.editions import simplified
+
+    traditional = (DEPLOY / "errors" / "413.html").read_text("utf-8")
+    converted = simplified(traditional.replace('lang="zh-Hant"', 'lang="zh-Hans"'))
+    converted = converted.replace('href="/', 'href="/zh-hans/')
+    assert (DEPLOY / "errors" / "zh-hans" / "413.html").read_text("utf-8") == converted
+
+
 def sparse_body(head: bytes, size: int):
     """A request body of `size` bytes, the form's fields then zeros, made as it is sent."""
     yield head
@@ -565,21 +609,23 @@ def sparse_body(head: bytes, size: int):
 
 @pytest.mark.slow
 @needs_nginx
-@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_a_201_mb_complaint_gets_nginxs_friendly_413(stack, chunked):
-    form = fetch(stack.port, "/complaint")
-    fields = {**VALID_COMPLAINT, **Forms(form.text).hidden("/complaint")}
+@pytest.mark.parametrize(("prefix", "chunked"), [("", False), ("", True), ("/zh-hans", False)],
+                         ids=["content-length", "chunked", "simplified"])
+def test_a_201_mb_complaint_gets_nginxs_friendly_413(stack, prefix, chunked):
+    form = fetch(stack.port, f"{prefix}/complaint")
+    fields = {**VALID_COMPLAINT, **Forms(form.text).hidden(f"{prefix}/complaint")}
     head, content_type = multipart(fields, [])
     size = 201 * MB + len(head)  # 201 MB of video and the form's fields
     headers = {"Content-Type": content_type, "Cookie": form.cookie()}
     if not chunked:  # (without Content-Length nginx finds out while reading)
         headers["Content-Length"] = str(size)
-    response = fetch(stack.port, "/complaint", "POST", sparse_body(head, size), headers,
+    response = fetch(stack.port, f"{prefix}/complaint", "POST", sparse_body(head, size), headers,
                      encode_chunked=chunked)
     assert response.status == 413
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert response.body == (DEPLOY / "errors" / "413.html").read_bytes()
-    assert "上載的檔案太大" in response.text
+    page = DEPLOY / "errors" / prefix.lstrip("/") / "413.html"
+    assert response.body == page.read_bytes()
+    assert ("上传的文件太大" if prefix else "上載的檔案太大") in response.text
     assert_security_headers(response, "413")
 
 
@@ -609,9 +655,11 @@ def test_nginx_reads_a_whole_upload_before_a_worker_sees_it(stack):
             upload.close()
 
 
-def test_the_413_page_needs_nothing_the_policy_forbids():
-    html = (DEPLOY / "errors" / "413.html").read_text("utf-8")
-    assert 'lang="zh-Hant"' in html
+@pytest.mark.parametrize(("page", "lang"), [("413.html", "zh-Hant"),
+                                            ("zh-hans/413.html", "zh-Hans")])
+def test_the_413_page_needs_nothing_the_policy_forbids(page, lang):
+    html = (DEPLOY / "errors" / page).read_text("utf-8")
+    assert f'lang="{lang}"' in html
     assert "<style" not in html and "style=" not in html and "<script" not in html
     for href in re.findall(r'(?:href|src)="([^"]+)"', html):
         assert href.startswith("/") and not href.startswith("//"), href
