@@ -47,10 +47,9 @@ from helpers import (  # noqa: E402  (the tests' helpers: bench/ uses them too)
     Browser,
     Service,
     free_port,
-    gunicorn_command,
+    gunicorn_service,
     hidden_inputs,
     send_form_fields,
-    server_env,
 )
 
 REFERENCE = re.compile(r"\b(\d{8}-[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3})\b")
@@ -437,14 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     spool = work / "spool"
     recorder = Recorder()
     mail = MailServer(recorder)
-    port = free_port()
-    env = server_env(work, mail, ROOT / "site", SECRET_KEY="soak-secret", SERVE_SITE="false",
-                     DELIVERY_INTERVAL=0.5, RETRY_DELAYS="1,2,4",  # drains in minutes
-                     SUBMISSION_RATE_LIMIT="1000000/hour", ACKNOWLEDGEMENTS_PER_DAY=1000000)
-    env["WEB_CONCURRENCY"] = str(args.workers)
-    server = Service("gunicorn", [*gunicorn_command(port)[:-1], "--access-logfile",
-                                  "/dev/null", "formserver:create_app()"],
-                     env, work / "gunicorn.log", port)
+    server = gunicorn_service(work, mail, ROOT / "site", args.workers, "--access-logfile",
+                              "/dev/null", SECRET_KEY="soak-secret", SERVE_SITE="false",
+                              DELIVERY_INTERVAL=0.5, RETRY_DELAYS="1,2,4",  # drains in minutes
+                              SUBMISSION_RATE_LIMIT="1000000/hour",
+                              ACKNOWLEDGEMENTS_PER_DAY=1000000)
+    port, env = server.port, server.env
     deliverer = Service("deliverer", [sys.executable, "-m", "flask", "--app", "formserver",
                                       "deliver", "--loop"], env, work / "deliverer.log")
     tally = Tally()

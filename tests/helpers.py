@@ -207,6 +207,7 @@ def app_config(folder: Path, smtp_port: int, site_dir: Path, **overrides) -> dic
         "STATS_DB": str(folder / "stats.sqlite"),
         "DRAFT_DIR": str(folder / "drafts"),
         "CASE_DB": str(folder / "cases.sqlite"),
+        "CASE_FILES_DIR": str(folder / "case-files"),
         "SITE_DIR": str(site_dir),
         "DELIVER_IN_PROCESS": False,
         **overrides,
@@ -255,7 +256,7 @@ def server_env(tmp_path, smtp_server, built_site, **settings) -> dict[str, str]:
         "COMMITTEE_EMAIL": "committee@estate.test",
         "SPOOL_DIR": tmp_path / "spool", "STATS_DB": tmp_path / "stats.sqlite",
         "DRAFT_DIR": tmp_path / "drafts", "MAILDIR": tmp_path / "maildir",
-        "CASE_DB": tmp_path / "cases.sqlite",
+        "CASE_DB": tmp_path / "cases.sqlite", "CASE_FILES_DIR": tmp_path / "case-files",
         "SITE_DIR": built_site, "DELIVER_IN_PROCESS": "false", "MIN_FILL_SECONDS": 0,
         **settings,
     }
@@ -267,6 +268,18 @@ def gunicorn_command(port: int) -> list[str]:
     """gunicorn as the unit runs it (deploy/gunicorn.conf.py), on a port of the test's."""
     return [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
             "--bind", f"127.0.0.1:{port}", "formserver:create_app()"]
+
+
+def gunicorn_service(tmp_path, smtp_server, built_site, workers: int, *extra: str,
+                     **settings) -> Service:
+    """gunicorn as the unit runs it, with `workers` sync workers on a free port, every path in
+    tmp_path, settings by key, extra options before the app (not started yet)."""
+    port = free_port()
+    env = server_env(tmp_path, smtp_server, built_site, **settings)
+    env["WEB_CONCURRENCY"] = str(workers)
+    command = gunicorn_command(port)
+    return Service("gunicorn", [*command[:-1], *extra, command[-1]], env,
+                   tmp_path / "gunicorn.log", port)
 
 
 class Service:

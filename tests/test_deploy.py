@@ -13,7 +13,6 @@ import io
 import os
 import re
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -36,11 +35,10 @@ from helpers import (
     Service,
     SMTPRecorder,
     free_port,
-    gunicorn_command,
+    gunicorn_service,
     hidden_inputs,
     multipart,
     send_form_fields,
-    server_env,
     wait_for_port,
 )
 
@@ -65,39 +63,6 @@ REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 # --- processes ----------------------------------------------------------------------------------
 
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        try:
-            return self.log.read_text("utf-8", "replace")[-4000:]
-        except FileNotFoundError:
-            return ""
-
-    def wait_for_port(self, port: int, timeout: float = 30) -> None:
-        wait_for_port(port, self.popen, self.name, self.output, timeout)
-
-    def stop(self) -> None:
-        """Terminate, then kill this process's own group after a timeout."""
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=10)
-
-
-def start(name: str, args: list[str], log: Path, **kwargs) -> Process:
-    with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
-        popen = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True, **kwargs)
-    return Process(name, popen, log)
-
-
 def nginx_main(tmp: Path, http_body: str) -> str:
     """A top-level nginx.conf that keeps every file nginx writes inside tmp."""
     user = "user root root;\n" if os.geteuid() == 0 else ""  # no switch to nobody as root
@@ -118,17 +83,17 @@ http {{
 """
 
 
-def start_nginx(tmp: Path, http_body: str, ports: list[int]) -> Process:
+def start_nginx(tmp: Path, http_body: str, ports: list[int]) -> Service:
     tmp.mkdir(parents=True, exist_ok=True)
     conf = tmp / "nginx.conf"
     conf.write_text(nginx_main(tmp, http_body), "utf-8")
     check = subprocess.run([NGINX, "-t", "-p", str(tmp), "-e", str(tmp / "error.log"),
                             "-c", str(conf)], capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
-    process = start("nginx", [NGINX, "-p", str(tmp), "-e", str(tmp / "error.log"),
-                              "-c", str(conf)], tmp / "nginx.out")
+    process = Service("nginx", [NGINX, "-p", str(tmp), "-e", str(tmp / "error.log"),
+                                "-c", str(conf)], dict(os.environ), tmp / "nginx.out").start()
     for port in ports:
-        process.wait_for_port(port)
+        wait_for_port(port, process.popen, process.name, process.output)
     return process
 
 
@@ -215,8 +180,8 @@ class Stack:
     app_port: int  # gunicorn
     site: Path
     mail: SMTPRecorder
-    gunicorn: Process
-    nginx: Process
+    gunicorn: Service
+    nginx: Service
     tmp: Path
 
 
@@ -261,37 +226,12 @@ def gunicorn_app(tmp_path_factory, built_site, mail_server, redis_server):
     """The app under real gunicorn with deploy/gunicorn.conf.py, started as the unit does
     (but delivering in-process, so this test needs no second service)."""
     tmp = tmp_path_factory.mktemp("gunicorn")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
-    env.update({
-        "FORMSERVER_SECRET_KEY": "deploy-test-secret",
-        "FORMSERVER_SMTP_HOST": "127.0.0.1",
-        "FORMSERVER_SMTP_PORT": str(mail_server.port),
-        "FORMSERVER_SMTP_TIMEOUT": "5",
-        "FORMSERVER_SPOOL_DIR": str(tmp / "spool"),  # nothing in the project's instance/
-        "FORMSERVER_MAILDIR": str(tmp / "maildir"),
-        "FORMSERVER_STATS_DB": str(tmp / "stats.sqlite"),
-        "FORMSERVER_DRAFT_DIR": str(tmp / "drafts"),
-        "FORMSERVER_CASE_DB": str(tmp / "cases.sqlite"),
-        "FORMSERVER_SERVE_SITE": "false",
-        "FORMSERVER_DELIVER_IN_PROCESS": "true",
-        "FORMSERVER_DELIVERY_INTERVAL": "1",
-        "FORMSERVER_PROXY_FIX": "true",
-        "FORMSERVER_MIN_FILL_SECONDS": "0",  # the test fills the form in at once
-        "FORMSERVER_SITE_DIR": str(built_site),
-        "FORMSERVER_OFFICE_EMAIL": "office@estate.test",
-        "FORMSERVER_MAIL_FROM": "complaints@estate.test",
-        "FORMSERVER_COMMITTEE_EMAIL": "committee@estate.test",
-        "FORMSERVER_RATELIMIT_STORAGE_URI": redis_server,
-        "WEB_CONCURRENCY": "2",
-    })
-    process = start("gunicorn", [sys.executable, "-m", "gunicorn", "-c",
-                                 "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-                                 "formserver:create_app()"],
-                    tmp / "gunicorn.log", cwd=ROOT, env=env)
+    mail = SimpleNamespace(host="127.0.0.1", port=mail_server.port)
+    process = gunicorn_service(tmp, mail, built_site, 2, SECRET_KEY="deploy-test-secret",
+                               SERVE_SITE="false", DELIVER_IN_PROCESS="true", DELIVERY_INTERVAL=1,
+                               PROXY_FIX="true", RATELIMIT_STORAGE_URI=redis_server)
     try:
-        process.wait_for_port(port)
-        yield process, port
+        yield process.start(), process.port
     finally:
         process.stop()
 
@@ -808,12 +748,10 @@ def test_the_receipt_and_submission_limits_hold_across_workers_and_restarts(
     """Three workers, the deployment's shared store, a restart in the middle: one address
     gets its two receipts a day and no more; one client its five accepted submissions an
     hour, however many forms it had sent back for a mistake (422s do not count)."""
-    port = free_port()
     mail = SimpleNamespace(host="127.0.0.1", port=mail_server.port)
-    env = server_env(tmp_path, mail, built_site, ACKNOWLEDGEMENTS_PER_DAY=2,
-                     SUBMISSION_RATE_LIMIT="5/hour", RATELIMIT_STORAGE_URI=redis_server)
-    env["WEB_CONCURRENCY"] = "3"
-    server = Service("gunicorn", gunicorn_command(port), env, tmp_path / "gunicorn.log", port)
+    server = gunicorn_service(tmp_path, mail, built_site, 3, ACKNOWLEDGEMENTS_PER_DAY=2,
+                              SUBMISSION_RATE_LIMIT="5/hour", RATELIMIT_STORAGE_URI=redis_server)
+    port = server.port
 
     def submit(**changes) -> int:
         browser = Browser(port)

@@ -34,15 +34,13 @@ from helpers import (
     Browser,
     Service,
     SMTPRecorder,
-    free_port,
-    gunicorn_command,
+    gunicorn_service,
     hidden_inputs,
     make_app,
     multipart,
     post_form,
     send_form_fields,
     send_reviewed,
-    server_env,
     submit,
 )
 from werkzeug.datastructures import FileStorage
@@ -733,14 +731,13 @@ def test_kill_9_of_server_and_deliverer_during_a_stream_loses_no_acknowledged_co
     the same Message-ID twice (sent just before a kill, sent again) is allowed and counted."""
     started_at = time.monotonic()
     rng = random.Random(20261127)
-    port = free_port()
     spooled = tmp_path / "spool"
-    env = server_env(tmp_path, smtp_server, built_site, DELIVERY_INTERVAL=0.2, RETRY_DELAYS=1,
-                     SUBMISSION_RATE_LIMIT="100000/hour", ACKNOWLEDGEMENTS_PER_DAY=100000)
-    env["WEB_CONCURRENCY"] = "2"
-    server = Service("gunicorn", gunicorn_command(port), env, tmp_path / "gunicorn.log", port)
+    server = gunicorn_service(tmp_path, smtp_server, built_site, 2, DELIVERY_INTERVAL=0.2,
+                              RETRY_DELAYS=1, SUBMISSION_RATE_LIMIT="100000/hour",
+                              ACKNOWLEDGEMENTS_PER_DAY=100000)
+    port = server.port
     deliverer = Service("deliverer", [sys.executable, "-m", "flask", "--app", "formserver",
-                                      "deliver", "--loop"], env, tmp_path / "deliverer.log")
+                                      "deliver", "--loop"], server.env, tmp_path / "deliverer.log")
     smtp_server.handler.delay = 0.05  # each delivery takes a moment: kills can land in it
     stream = Stream(port, count=40, deadline=time.monotonic() + 40)
     # When to strike: after a number of submissions has begun, then a random moment later.

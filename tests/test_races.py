@@ -16,12 +16,9 @@ import pytest
 from helpers import (
     VALID_COMPLAINT,
     Browser,
-    Service,
-    free_port,
-    gunicorn_command,
+    gunicorn_service,
     hidden_inputs,
     send_form_fields,
-    server_env,
 )
 
 pytestmark = pytest.mark.slow
@@ -32,12 +29,9 @@ REFERENCE = re.compile(r'id="reference"[^>]*>\s*([^<\s]+)\s*<')
 @pytest.fixture
 def server(tmp_path, smtp_server, built_site):
     """gunicorn with six workers; nothing is delivered (the spool shows what was sent)."""
-    port = free_port()
-    env = server_env(tmp_path, smtp_server, built_site, SUBMISSION_RATE_LIMIT="100000/hour",
-                     FOLLOW_UPS_PER_DAY=2, FOLLOW_UPS_TOTAL=5)
-    env["WEB_CONCURRENCY"] = "6"
-    service = Service("gunicorn", gunicorn_command(port), env, tmp_path / "gunicorn.log",
-                      port).start()
+    service = gunicorn_service(tmp_path, smtp_server, built_site, 6,
+                               SUBMISSION_RATE_LIMIT="100000/hour", FOLLOW_UPS_PER_DAY=2,
+                               FOLLOW_UPS_TOTAL=5).start()
     yield service
     service.stop()
 

@@ -11,15 +11,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    redirect,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
 from .. import drafts, submission

@@ -7,15 +7,7 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    redirect,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 
 from .. import access, cases, delivery, handling, spool, stats
 from ..editions import render_page
