@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -43,6 +43,7 @@ from common import (  # noqa: E402
     table,
     wait_for_port,
 )
+from helpers import server_env  # noqa: E402
 from media import make_photo  # noqa: E402
 from smtp_sink import start_sink  # noqa: E402
 
@@ -50,32 +51,14 @@ VENV_BIN = Path(PYTHON).parent
 STEPS = ("POST /complaint", "POST /complaint/send", "flow")
 
 
-def server_env(folder: Path, smtp_port: int | None, extra: dict | None = None) -> dict:
-    env = dict(os.environ)
-    env.update({
-        "FORMSERVER_SECRET_KEY": "bench-" + "0" * 40,
-        "FORMSERVER_SPOOL_DIR": str(folder / "spool"),
-        "FORMSERVER_MAILDIR": str(folder / "maildir"),
-        "FORMSERVER_STATS_DB": str(folder / "stats.sqlite"),
-        "FORMSERVER_DRAFT_DIR": str(folder / "drafts"),
-        "FORMSERVER_CASE_DB": str(folder / "cases.sqlite"),
-        "FORMSERVER_SITE_DIR": str(folder / "site"),
-        "FORMSERVER_SERVE_SITE": "false",
-        "FORMSERVER_MIN_FILL_SECONDS": "0",
-        "FORMSERVER_SUBMISSION_RATE_LIMIT": "1000000/hour",
-        "FORMSERVER_ACKNOWLEDGEMENTS_PER_DAY": "1000000",
-        "FORMSERVER_DELIVER_IN_PROCESS": "false",
-        "FORMSERVER_DELIVERY_INTERVAL": "1",
-        "FORMSERVER_MAIL_FROM": "complaints@bench.example.org",
-        "FORMSERVER_OFFICE_EMAIL": "office@bench.example.org",
-        "FORMSERVER_COMMITTEE_EMAIL": "committee@bench.example.org",
-    })
-    if smtp_port:
-        env.update({"FORMSERVER_SMTP_HOST": "127.0.0.1", "FORMSERVER_SMTP_PORT": str(smtp_port),
-                    "FORMSERVER_SMTP_TIMEOUT": "30"})
-    env.update(extra or {})
+def bench_env(folder: Path, smtp_port: int | None) -> dict:
+    """The tests' server environment (tests/helpers.server_env), every path in folder, limits
+    out of the way; without smtp_port, mail goes into the Maildir."""
     (folder / "site").mkdir(parents=True, exist_ok=True)
-    return env
+    mail = SimpleNamespace(host="127.0.0.1" if smtp_port else "", port=smtp_port or 25)
+    return server_env(folder, mail, folder / "site", SECRET_KEY="bench-" + "0" * 40,
+                      SERVE_SITE="false", SUBMISSION_RATE_LIMIT="1000000/hour",
+                      ACKNOWLEDGEMENTS_PER_DAY=1000000, DELIVERY_INTERVAL=1, SMTP_TIMEOUT=30)
 
 
 def start_gunicorn(app: str, port: int, env: dict, log: Path, pythonpath: str | None = None):
@@ -129,7 +112,7 @@ def run_scenario(name: str, work: Path, args, photo: Path) -> dict:
         smtp_port = sink.port
     elif "SMTP down" in name:
         smtp_port = free_port()  # nothing listens there
-    env = server_env(folder, smtp_port)
+    env = bench_env(folder, smtp_port)
     port = free_port()
     log = folder / "gunicorn.log"
     deliverer = None

@@ -9,7 +9,7 @@ connection is then opened again). One submission is what a browser does:
     GET  /complaint          the form: CSRF token, signed start time, session cookie
     POST /complaint          multipart, the answers (+ the file)      -> 303 /complaint/review
     GET  /complaint/review   the review page: the send form's CSRF token
-    POST /complaint/send     the token                                -> 303 /complaint/sent
+    POST /complaint/send     the token, the draft's id and digest    -> 303 /complaint/sent
 
 The send step is when the complaint is spooled (the accept latency). Prints one JSON object:
 latencies in seconds per step, errors, submissions and elapsed time. Bounded by a number of
@@ -22,7 +22,6 @@ import argparse
 import http.client
 import json
 import re
-import secrets
 import sys
 import threading
 import time
@@ -31,29 +30,13 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from helpers import VALID_COMPLAINT  # noqa: E402
+from helpers import VALID_COMPLAINT, multipart, send_form_fields  # noqa: E402
 
 ANSWERS = {**VALID_COMPLAINT,
            "description": "本月第3座兩部升降機經常停用，住戶要走樓梯。長者上落不便，已多次反映。"}
 HIDDEN = re.compile(r'<input id="(csrf_token|form_started)" name="\1" type="hidden" '
                     r'value="([^"]+)"')
-SEND_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 STEPS = ("GET /complaint", "POST /complaint", "GET /complaint/review", "POST /complaint/send")
-
-
-def multipart(fields: dict[str, str], files: list[tuple[str, str, str, bytes]]) -> tuple[bytes,
-                                                                                         str]:
-    boundary = "----bench" + secrets.token_hex(12)
-    parts = []
-    for name, value in fields.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                     .encode() + value.encode() + b"\r\n")
-    for name, filename, mime, data in files:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-                     f'filename="{filename}"\r\nContent-Type: {mime}\r\n\r\n'.encode()
-                     + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 class Client:
@@ -108,12 +91,11 @@ def submit(client: Client, files: list, record: dict) -> None:
     if status != 200:
         raise RuntimeError(f"GET /complaint/review: {status}")
     record["GET /complaint/review"] = t
-    token = SEND_TOKEN.search(page.decode())
-    if not token:
+    send = send_form_fields(page.decode())  # the token, and the draft it reviewed
+    if not send:
         raise RuntimeError("no send form on the review page")
     status, headers, data, t = client.request(
-        "POST", "/complaint/send", urlencode({"csrf_token": token.group(1)}).encode(),
-        "application/x-www-form-urlencoded")
+        "POST", "/complaint/send", urlencode(send).encode(), "application/x-www-form-urlencoded")
     if status != 303 or not headers.get("Location", "").endswith("/complaint/sent"):
         raise RuntimeError(f"POST /complaint/send: {status} {data[:300]!r}")
     record["POST /complaint/send"] = t

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, free_port, median, print_machine, table, wait_for_port  # noqa: E402
 from crafted import clip, phone_video  # noqa: E402
-from form_server import VENV_BIN, server_env, stop  # noqa: E402
+from form_server import VENV_BIN, bench_env, stop  # noqa: E402
 from helpers import multipart, send_form_fields  # noqa: E402
 from loadgen import ANSWERS, HIDDEN, Client  # noqa: E402
 from smtp_sink import start_sink  # noqa: E402
@@ -181,7 +181,7 @@ def main() -> int:
         short = phone_video(work / "short.mp4", int(2.1 * MB), seconds=5).read_bytes()
         full_email = [("evidence", f"clip-{n}.mp4", "video/mp4", short) for n in (1, 2, 3)]
         sink = start_sink()
-        env = server_env(work, sink.port)
+        env = bench_env(work, sink.port)
         port = free_port()
         log = work / "gunicorn.log"
         server = subprocess.Popen(

@@ -8,18 +8,9 @@ import io
 import json
 import zipfile
 
+import crafted
 import pytest
-from crafted import (
-    CLIP_KINDS,
-    TITLE,
-    clip,
-    decoded_frames,
-    leaks,
-    located,
-    needs_exiftool,
-    read_tags,
-    with_apple_location,
-)
+from crafted import clip, leaks, located, needs_exiftool, read_tags, with_apple_location
 from helpers import camera_photo, office_message, submit, upload
 from PIL import Image
 
@@ -63,7 +54,7 @@ def test_photos_are_bounded_in_pixels_for_the_whole_complaint_too():
     assert len(read(files, max_image_pixels=5_000_000, max_total_pixels=10_000_000)) == 2
 
 
-@pytest.mark.parametrize("kind", [row[0] for row in CLIP_KINDS])
+@pytest.mark.parametrize("kind", [row[0] for row in crafted.CLIP_KINDS])
 def test_every_accepted_kind_of_recording_is_taken_with_its_duration(tmp_path, kind):
     data = clip(tmp_path, kind, seconds=2).read_bytes()
     ext = kind.rsplit(".", 1)[-1]
@@ -168,8 +159,8 @@ def test_a_video_with_a_location_and_a_title_reaches_the_office_as_asked(
     if anonymize:
         assert leaks(tags) == []
     else:
-        assert TITLE in str(tags.values())
-    assert decoded_frames(received)["video"] > 0
+        assert crafted.TITLE in str(tags.values())
+    assert crafted.decoded_frames(received)["video"] > 0
     [record] = [json.loads(p.get_content()) for p in office.iter_attachments()
                 if p.get_filename() == "complaint.json"]
     [item] = record["evidence"]
