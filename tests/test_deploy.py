@@ -38,6 +38,7 @@ from helpers import (
     free_port,
     gunicorn_command,
     hidden_inputs,
+    instance_paths,
     multipart,
     send_form_fields,
     server_env,
@@ -268,11 +269,8 @@ def gunicorn_app(tmp_path_factory, built_site, mail_server, redis_server):
         "FORMSERVER_SMTP_HOST": "127.0.0.1",
         "FORMSERVER_SMTP_PORT": str(mail_server.port),
         "FORMSERVER_SMTP_TIMEOUT": "5",
-        "FORMSERVER_SPOOL_DIR": str(tmp / "spool"),  # nothing in the project's instance/
-        "FORMSERVER_MAILDIR": str(tmp / "maildir"),
-        "FORMSERVER_STATS_DB": str(tmp / "stats.sqlite"),
-        "FORMSERVER_DRAFT_DIR": str(tmp / "drafts"),
-        "FORMSERVER_CASE_DB": str(tmp / "cases.sqlite"),
+        # nothing in the project's instance/
+        **{f"FORMSERVER_{key}": path for key, path in instance_paths(tmp).items()},
         "FORMSERVER_SERVE_SITE": "false",
         "FORMSERVER_DELIVER_IN_PROCESS": "true",
         "FORMSERVER_DELIVERY_INTERVAL": "1",
