@@ -5,12 +5,20 @@ clips (PyAV), a real SMTP server, the real `flask purge` under libfaketime."""
 
 from __future__ import annotations
 
+import hashlib
+import html
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from crafted import clip, phone_video
-from helpers import INSTANCE_PATHS, make_app, server_env
-from test_files import complaint_with, file_path, office_email
+from helpers import INSTANCE_PATHS, make_app, send_reviewed, server_env
+from test_files import complaint_with, file_path, office_email, post_files
+
+from formserver import access, cases
+from formserver.editions import simplified
+from formserver.workdays import local_now
 
 MB = 1024 * 1024
 
@@ -53,45 +61,45 @@ def kept(app, client, smtp_server, tmp_path):
     return office, path, whole
 
 
-@pytest.mark.parametrize("asked", ["items=0-9", "bytes=0-9,20-29", "bytes=0-9, 100-199, 500-"])
-def test_a_range_in_another_unit_or_of_several_parts_gets_the_whole_file(client, kept, asked):
+def test_a_range_in_another_unit_or_of_several_parts_gets_the_whole_file(client, kept):
     """RFC 9110 14.2: a server must ignore a range unit it does not know, and may ignore
     ranges it will not serve; either way the client gets the file, never 416."""
     _, path, whole = kept
-    response = client.get(path, headers={"Range": asked})
-    assert response.status_code == 200, response.status_code
-    assert response.data == whole and "Content-Range" not in response.headers
-    assert response.headers["Accept-Ranges"] == "bytes"
+    for asked in ("items=0-9", "bytes=0-9,20-29", "bytes=0-9, 100-199, 500-"):
+        response = client.get(path, headers={"Range": asked})
+        assert response.status_code == 200, asked
+        assert response.data == whole and "Content-Range" not in response.headers
+        assert response.headers["Accept-Ranges"] == "bytes"
 
 
-@pytest.mark.parametrize(("asked", "start", "end"), [
-    ("bytes=-500", -500, None), ("bytes=1000-", 1000, None), ("bytes=0-0", 0, 1),
-    ("bytes=10-99999999999999999999999", 10, None),  # an end past the file: up to its end
-    ("bytes = 5-9", 5, 10),
-])
-def test_ranges_of_every_satisfiable_shape_get_just_those_bytes(client, kept, asked, start,
-                                                                 end):
+SATISFIABLE = [("bytes=-500", -500, None), ("bytes=1000-", 1000, None), ("bytes=0-0", 0, 1),
+               ("bytes=10-99999999999999999999999", 10, None),  # an end past the file's
+               ("bytes = 5-9", 5, 10)]
+UNSATISFIABLE = ["bytes={size}-", "bytes={size}-{more}", "bytes=5-2", "bytes=-0",
+                 "bytes=99999999999999999999999-", "bytes=x-y", "bytes=--5", "bytes=0-9,"]
+
+
+def test_ranges_of_every_satisfiable_shape_get_just_those_bytes(client, kept):
     _, path, whole = kept
-    response = client.get(path, headers={"Range": asked})
-    expected = whole[start:end]
-    first = start % len(whole)
-    assert response.status_code == 206, asked
-    assert response.data == expected
-    assert response.headers["Content-Range"] == \
-        f"bytes {first}-{first + len(expected) - 1}/{len(whole)}"
+    for asked, start, end in SATISFIABLE:
+        response = client.get(path, headers={"Range": asked})
+        expected = whole[start:end]
+        first = start % len(whole)
+        assert response.status_code == 206, asked
+        assert response.data == expected, asked
+        assert response.headers["Content-Range"] == \
+            f"bytes {first}-{first + len(expected) - 1}/{len(whole)}"
 
 
-@pytest.mark.parametrize("asked", ["bytes={size}-", "bytes={size}-{more}", "bytes=5-2",
-                                   "bytes=-0", "bytes=99999999999999999999999-", "bytes=x-y",
-                                   "bytes=--5"])
-def test_a_range_that_cannot_be_served_gets_416_with_the_files_size(client, kept, asked):
+def test_a_range_that_cannot_be_served_gets_416_with_the_files_size(client, kept):
     _, path, whole = kept
-    header = asked.format(size=len(whole), more=len(whole) + 10)
-    response = client.get(path, headers={"Range": header})
-    assert response.status_code == 416, header
-    assert response.headers["Content-Range"] == f"bytes */{len(whole)}"
-    assert response.data == b""
-    assert response.headers["Cache-Control"] == "no-store"
+    for asked in UNSATISFIABLE:
+        header = asked.format(size=len(whole), more=len(whole) + 10)
+        response = client.get(path, headers={"Range": header})
+        assert response.status_code == 416, header
+        assert response.headers["Content-Range"] == f"bytes */{len(whole)}"
+        assert response.data == b""
+        assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_a_failed_precondition_sends_none_of_the_file(client, kept):
@@ -115,3 +123,84 @@ def test_conditional_and_head_requests_send_no_body_and_the_same_headers(client,
     stale = client.get(path, headers={"Range": "bytes=0-9",
                                       "If-Range": "Wed, 21 Oct 2099 07:28:00 GMT"})
     assert stale.status_code == 200 and stale.data == whole  # no Last-Modified to match
+
+
+def test_an_expired_or_revoked_link_to_a_file_gets_the_same_404_as_a_wrong_one(
+        app, client, runner, kept):
+    office, path, _ = kept
+    reference = str(office["X-Complaint-Reference"])
+    with cases.store(Path(app.config["CASE_DB"])) as db:
+        expired = access.issue_link(db, reference, app.config,
+                                    local_now("HK") - timedelta(days=31))
+    wrong = client.get("/case/file?token=" + "A" * 32 + "&n=1")
+    answers = {"expired": client.get(f"/case/file?token={expired.token}&n=1"),
+               "no token": client.get("/case/file?n=1"),
+               "a token too long": client.get("/case/file?token=" + "A" * 5000 + "&n=1"),
+               "not UTF-8": client.get("/case/file?token=%ff%fe&n=1")}
+    runner.invoke(args=["cases", "revoke", reference])
+    answers["revoked"] = client.get(path)
+    answers["revoked, with a range"] = client.get(path, headers={"Range": "bytes=0-9"})
+    for what, answer in answers.items():
+        assert (answer.status_code, answer.get_data()) == (404, wrong.get_data()), what
+        assert answer.headers["Referrer-Policy"] == "no-referrer", what
+        assert "noindex" in answer.headers["X-Robots-Tag"], what
+
+
+def test_a_file_number_that_is_not_one_of_the_cases_gets_the_same_404(client, kept):
+    _, path, _ = kept
+    wrong = client.get(path.replace("token=", "token=x"))
+    for n in ("0", "-1", "3", "1.0", "1e0", "0x1", "99999999999999999999999999", "", "one",
+              "%00"):
+        response = client.get(path.rsplit("&n=", 1)[0] + f"&n={n}")
+        assert (response.status_code, response.get_data()) == (404, wrong.get_data()), n
+
+
+def test_a_file_is_served_as_what_it_is_privately_and_never_sniffed(client, kept):
+    office, path, whole = kept
+    for number, kind, name in ((1, "video/mp4", "evidence-1.mp4"),
+                               (2, "audio/mp4", "evidence-2.m4a")):
+        for download in ("", "&download=1"):
+            response = client.get(file_path(office, number) + download)
+            assert response.status_code == 200
+            assert response.mimetype == kind
+            disposition = "attachment" if download else "inline"
+            assert response.headers["Content-Disposition"] == f'{disposition}; filename="{name}"'
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert response.headers["Cache-Control"] == "no-store"
+            assert response.headers["Referrer-Policy"] == "no-referrer"
+            assert "noindex" in response.headers["X-Robots-Tag"]
+    assert hashlib.sha256(whole).hexdigest() == client.get(path).headers["ETag"].strip('"')
+
+
+# --- the Simplified edition: every word from the code in Simplified ------------------------------
+
+TYPED_IN_SIMPLIFIED = {"name": "陈小明", "unit": "3座12楼B室", "subject": "升降机停用",
+                       "description": "升降机经常停用", "location": "大堂", "impact": "不便",
+                       "expected_resolution": "修好", "email": ""}
+TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S)
+WORDS_IN_ATTRIBUTES = re.compile(r'(?:aria-label|alt|title|placeholder|content|data-msg-[\w-]+)'
+                                 r'="([^"]*)"')
+
+
+def traditional_words(page: str) -> list[str]:
+    """Lines of a page (its text and its words in attributes) that the site's converter would
+    still change: Traditional words left on a Simplified page. The language switch, which
+    names the other edition in its own script, is left out."""
+    page = page.replace(">繁體中文<", "><")
+    lines = html.unescape(TAG.sub("\n", page)).splitlines()
+    lines += [html.unescape(words) for words in WORDS_IN_ATTRIBUTES.findall(page)]
+    return [line.strip() for line in lines if line.strip() and simplified(line) != line]
+
+
+def test_the_simplified_pages_of_a_complaint_with_files_say_every_word_in_simplified(
+        client, tmp_path):
+    note = clip(tmp_path, "m4a", seconds=2).read_bytes()
+    form = client.get("/zh-hans/complaint").get_data(as_text=True)
+    assert traditional_words(form) == []
+    response = post_files(client, ("voice.m4a", note, "audio/mp4"), prefix="/zh-hans",
+                          **TYPED_IN_SIMPLIFIED)
+    assert response.headers["Location"] == "/zh-hans/complaint/review"
+    review = client.get("/zh-hans/complaint/review").get_data(as_text=True)
+    assert "录音" in review and traditional_words(review) == []
+    sent = client.get(send_reviewed(client, "/zh-hans").headers["Location"])
+    assert traditional_words(sent.get_data(as_text=True)) == []
