@@ -5,15 +5,23 @@ clips (PyAV), a real SMTP server, the real `flask purge` under libfaketime."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from crafted import clip, phone_video
-from helpers import INSTANCE_PATHS, make_app, send_reviewed, server_env
+from helpers import (
+    INSTANCE_PATHS,
+    jpeg,
+    make_app,
+    send_reviewed,
+    server_env,
+)
 from test_files import complaint_with, file_path, office_email, post_files
 
 from formserver import access, cases
@@ -204,3 +212,55 @@ def test_the_simplified_pages_of_a_complaint_with_files_say_every_word_in_simpli
     assert "录音" in review and traditional_words(review) == []
     sent = client.get(send_reviewed(client, "/zh-hans").headers["Location"])
     assert traditional_words(sent.get_data(as_text=True)) == []
+
+
+# --- uploads: every refusal on the form, the answers kept, nothing left behind ------------------
+
+def open_files_in(folder: Path) -> list[str]:
+    """What this process still holds open in folder (an anonymous upload not yet closed)."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(str(folder)):
+                held.append(fd)
+    return held
+
+
+def refusals(tmp_path: Path) -> dict[str, tuple[list, str]]:
+    """What a careless or hostile resident attaches -> (files, what the message says)."""
+    note = clip(tmp_path, "m4a", seconds=2).read_bytes()
+    wav = bytearray(clip(tmp_path, "wav", seconds=1).read_bytes())
+    wav[4:8] = wav[40:44] = (0xFFFFFFF0).to_bytes(4, "little")  # RIFF and data say 4 GB
+    photo = jpeg()
+    return {
+        "an empty file": ([("a.jpg", b"", "image/jpeg")], "是空的"),
+        "HTML named .mp4": ([("clip.mp4", b"<html><script>alert(1)</script>", "video/mp4")],
+                            "不是可接受的格式"),
+        "SVG": ([("a.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>', "image/svg+xml")],
+                "不是可接受的格式"),
+        "a photo declared as HTML": ([("a.jpg", photo, "text/html")], "不是可接受的格式"),
+        "an ftyp box before HTML": ([("a.mp4", note[:32] + b"<html>" * 500, "video/mp4")],
+                                    "無法讀取"),
+        "a truncated voice note": ([("a.m4a", note[: len(note) // 2], "audio/mp4")], "不完整"),
+        "a WAV declaring 4 GB": ([("a.wav", bytes(wav), "audio/wav")], "無法讀取"),
+        "seven files": ([(f"{n}.jpg", photo, "image/jpeg") for n in range(7)],
+                        "最多可以附上 6 個檔案，您選了 7 個"),
+    }
+
+
+@pytest.mark.parametrize("prefix", ["", "/zh-hans"])
+def test_every_refused_file_is_named_on_the_form_with_the_answers_kept_and_nothing_left(
+        app, client, tmp_path, prefix):
+    drafts = Path(app.config["DRAFT_DIR"])
+    for what, (files, message) in refusals(tmp_path).items():
+        response = post_files(client, *files, prefix=prefix, **TYPED_IN_SIMPLIFIED)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422, what
+        assert all(html.escape(typed) in page for typed in TYPED_IN_SIMPLIFIED.values()), what
+        if prefix:
+            assert simplified(message) in page, what
+            assert traditional_words(page) == [], what
+        else:
+            assert message in page, what
+        assert not drafts.exists() or list(drafts.iterdir()) == [], what
+        assert open_files_in(drafts) == [], what
