@@ -8,20 +8,29 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import html
+import logging
 import os
 import re
-from datetime import timedelta
+import shutil
+import subprocess
+import sys
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
 from crafted import clip, phone_video
 from helpers import (
+    CAMERA_MODEL,
     INSTANCE_PATHS,
+    ROOT,
+    VALID_COMPLAINT,
+    camera_photo,
     jpeg,
     make_app,
     send_reviewed,
     server_env,
 )
+from loop_helpers import case_path
 from test_files import complaint_with, file_path, office_email, post_files
 
 from formserver import access, cases
@@ -264,3 +273,57 @@ def test_every_refused_file_is_named_on_the_form_with_the_answers_kept_and_nothi
             assert message in page, what
         assert not drafts.exists() or list(drafts.iterdir()) == [], what
         assert open_files_in(drafts) == [], what
+
+
+# --- the purge, as the maintainer runs it days later ---------------------------------------------
+
+@pytest.mark.slow
+def test_the_real_purge_days_later_deletes_the_files_and_their_links_stop_working(
+        app, client, kept):
+    if not shutil.which("faketime"):
+        pytest.skip("faketime is not installed; scripts/test installs it with apt-get")
+    office, path, _ = kept
+    folder = Path(app.config["CASE_FILES_DIR"]) / str(office["X-Complaint-Reference"])
+    assert sorted(p.name for p in folder.iterdir()) == ["1", "2", "files.json"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
+    env.update({f"FORMSERVER_{key}": str(app.config[key])
+                for key in ("SECRET_KEY", "SITE_DIR", *INSTANCE_PATHS)})
+    env.update(TZ="UTC", FAKETIME_DONT_FAKE_MONOTONIC="1")
+    later = local_now("HK") + timedelta(days=app.config["CASE_KEEP_DAYS"] + 1)
+    run = subprocess.run(["faketime", "-f", f"@{later.astimezone(UTC):%Y-%m-%d %H:%M:%S}",
+                          sys.executable, "-m", "flask", "--app", "formserver", "purge"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    assert "purged 1 case(s)" in run.stdout
+    assert not folder.exists() and list(folder.parent.iterdir()) == []
+    for link in (path, case_path(office)):
+        assert client.get(link).status_code == 404
+
+
+# --- what logs and the office learn of the files ------------------------------------------------
+
+CHOSEN_NAME = "黃秘密 chan.taiman@example.com IMG_4242"
+
+
+def test_no_log_line_and_nothing_the_office_sees_of_a_deidentified_complaint_names_its_files(
+        app, client, smtp_server, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    app.config["MAIL_MAX_BYTES"] = MB  # the video linked, the rest attached
+    video = phone_video(tmp_path / "lift.mp4", int(1.2 * MB), seconds=3).read_bytes()
+    note = clip(tmp_path, "m4a", seconds=2).read_bytes()
+    post_files(client, (CHOSEN_NAME + ".mp4", video[: len(video) // 2], "video/mp4"))  # refused
+    complaint_with(client, (CHOSEN_NAME + ".mp4", video, "video/mp4"),
+                   (CHOSEN_NAME + ".m4a", note, "audio/mp4"),
+                   (CHOSEN_NAME + ".jpg", camera_photo(), "image/jpeg"), anonymize="y")
+    office = office_email(app, smtp_server)
+    seen = [office.as_string(), client.get(case_path(office)).get_data(as_text=True)]
+    seen += [client.get(file_path(office, n)).data.decode("latin-1") for n in (1, 2, 3)]
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith(("formserver", "werkzeug",
+                                                                           "flask", "libav"))]
+    assert any("accepted" in line for line in logged)  # the log was captured
+    for secret in ("黃秘密", "chan.taiman", "IMG_4242", VALID_COMPLAINT["name"],
+                   VALID_COMPLAINT["phone"], CAMERA_MODEL, "Lift stuck", "Chan Tai Man"):
+        assert [line for line in logged if secret in line] == [], secret
+        assert [text[:80] for text in seen if secret in text] == [], secret
+    assert "拍攝時間" not in seen[1]
