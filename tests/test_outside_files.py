@@ -16,6 +16,7 @@ import subprocess
 import sys
 from datetime import UTC, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from crafted import clip, phone_video
@@ -327,3 +328,33 @@ def test_no_log_line_and_nothing_the_office_sees_of_a_deidentified_complaint_nam
         assert [line for line in logged if secret in line] == [], secret
         assert [text[:80] for text in seen if secret in text] == [], secret
     assert "拍攝時間" not in seen[1]
+
+
+# --- a request too large for another reason than its files' size ---------------------------------
+
+@pytest.mark.parametrize("prefix", ["", "/zh-hans"])
+def test_forty_photos_without_the_script_are_not_called_too_large(client, prefix):
+    """A phone's picker takes any number of photos; without JavaScript they all arrive. Forty
+    small photos are far under the size limit: werkzeug stops at too many parts (FORM_PARTS),
+    and the page must say what is wrong (too many files), not that the files are too big."""
+    photo = jpeg()
+    response = post_files(client, *[(f"IMG_{n}.jpg", photo, "image/jpeg") for n in range(40)],
+                          prefix=prefix)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    for words in ("最多可以附上 6 個檔案", "太多"):
+        assert (simplified(words) if prefix else words) in page
+    for wrong in ("上載的檔案太大", "合共超過了可以接收的大小"):
+        assert (simplified(wrong) if prefix else wrong) not in page
+    if prefix:
+        assert traditional_words(page) == []
+
+
+def test_a_follow_up_of_two_megabytes_is_told_its_text_is_too_long_not_its_files(client):
+    body = urlencode({"reference": "20260101-ABC-DEF", "access_code": "X",
+                      "details": "漏水" * 400_000}).encode()
+    response = client.post("/follow-up", data=body,
+                           content_type="application/x-www-form-urlencoded")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "文字太長" in page and "檔案" not in page.split("<main", 1)[-1].split("電話")[0]
