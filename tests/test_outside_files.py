@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from datetime import UTC, timedelta
@@ -25,9 +26,15 @@ from helpers import (
     INSTANCE_PATHS,
     ROOT,
     VALID_COMPLAINT,
+    Browser,
+    Service,
     camera_photo,
+    free_port,
+    gunicorn_command,
+    hidden_inputs,
     jpeg,
     make_app,
+    multipart,
     send_reviewed,
     server_env,
 )
@@ -358,3 +365,46 @@ def test_a_follow_up_of_two_megabytes_is_told_its_text_is_too_long_not_its_files
     page = response.get_data(as_text=True)
     assert response.status_code == 413
     assert "文字太長" in page and "檔案" not in page.split("<main", 1)[-1].split("電話")[0]
+
+
+# --- under gunicorn: a body that ends before its Content-Length ---------------------------------
+
+def worker_files_in(folder: Path) -> list[str]:
+    """Files in folder that any process of this machine still holds open (gunicorn's workers)."""
+    held = []
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):
+            if os.readlink(fd).startswith(str(folder)):
+                held.append(str(fd))
+    return held
+
+
+@pytest.mark.slow
+def test_an_upload_cut_short_of_its_content_length_is_refused_and_leaves_nothing(
+        tmp_path, smtp_server, built_site):
+    port = free_port()
+    env = server_env(tmp_path, smtp_server, built_site)
+    env["WEB_CONCURRENCY"] = "1"
+    service = Service("gunicorn", gunicorn_command(port), env, tmp_path / "gunicorn.log",
+                      port).start()
+    try:
+        browser = Browser(port)
+        _, _, form = browser.request("GET", "/complaint")
+        body, content_type = multipart({**VALID_COMPLAINT, **hidden_inputs(form)},
+                                       [("evidence", "a.jpg", "image/jpeg", jpeg() * 200)])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            cookies = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+            conn.sendall(f"POST /complaint HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookies}\r\n"
+                         f"Content-Type: {content_type}\r\nContent-Length: {len(body) * 2}\r\n"
+                         "Connection: close\r\n\r\n".encode() + body[: len(body) // 2])
+            conn.shutdown(socket.SHUT_WR)  # the phone lost its signal
+            answer = b"".join(iter(lambda: conn.recv(65536), b""))
+        status = int(answer.split(b" ", 2)[1])
+        assert 400 <= status < 500, answer[:300]
+        assert browser.request("GET", "/complaint")[0] == 200  # the worker is still there
+        drafts = tmp_path / "drafts"
+        assert not drafts.exists() or list(drafts.iterdir()) == []
+        assert worker_files_in(drafts) == []
+        assert "Traceback" not in service.output(20_000)
+    finally:
+        service.stop()
