@@ -7,12 +7,13 @@ import logging
 import math
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from .editions import render_page
 from .logtext import printable, where
 from .site import page
+from .uploads import takes_uploads
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,35 @@ MESSAGES = {  # status -> (title, what happened, what to do next)
     503: ("暫時未能接收投訴", "系統暫時無法儲存投訴，這次提交沒有保存任何資料。",
           "請稍後再試，或直接致電管理處。"),
 }
+TOO_LARGE = {  # a 413 whose cause is not the size of the files
+    # the complaint within its size: werkzeug stopped at too many parts, or a text part too long
+    "form": ("表格的內容太多", "表格送來的檔案或欄位太多，或有一欄的文字太長，投訴尚未提交。",
+             "請返回表格：最多可以附上 {files} 個檔案，請只選最能說明問題的幾個；"
+             "太長的文字請縮短後再提交。也可以把其餘證據帶到管理處。"),
+    # a request that takes no files (a follow-up, the status and case pages)
+    "text": ("送出的文字太長", "送出的內容超過了可以接收的大小，沒有送出。",
+             "請返回上一頁，把文字縮短後再試。"),
+}
 
 
 def error_page(status: int, extra: str = ""):
-    title, what, next_step = MESSAGES.get(status, MESSAGES[500])
+    title, what, next_step = too_large() if status == 413 else MESSAGES.get(status, MESSAGES[500])
     html = render_page("error.html", status=status, what=what, next_step=next_step,
                            extra=extra, page=page(title))
     return html, status
+
+
+def too_large() -> tuple[str, str, str]:
+    """What a 413 says: that the files are too large only when that is what it was."""
+    if not has_request_context() or request.endpoint is None:
+        return MESSAGES[413]
+    if not takes_uploads():
+        return TOO_LARGE["text"]
+    length = request.content_length
+    if length is not None and length <= current_app.config["MAX_CONTENT_LENGTH"]:
+        title, what, next_step = TOO_LARGE["form"]
+        return title, what, next_step.format(files=current_app.config["MAX_FILES"])
+    return MESSAGES[413]
 
 
 def retry_hint() -> str:

@@ -93,6 +93,12 @@ def takes_files(view):
     return view
 
 
+def takes_uploads() -> bool:
+    """Is the request's view one that takes files (the complaint form)?"""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "takes_files", False)
+
+
 def init_app(app: Flask) -> None:
     """Uploads into anonymous files; the small limit for every request that takes none.
     Call before anything reads a request's form (CSRF does, in its own before_request)."""
@@ -100,8 +106,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def limit_request_size():
-        view = app.view_functions.get(request.endpoint or "")
-        if not getattr(view, "takes_files", False):
+        if not takes_uploads():
             request.max_content_length = min(app.config["MAX_CONTENT_LENGTH"], SMALL_REQUEST)
 
 
@@ -196,8 +201,6 @@ def _pixels_within(data: bytes, label: str, most: int) -> int:
         raise EvidenceError(MESSAGES["pixels"].format(label=label, pixels=megapixels(pixels),
                                                       most=megapixels(most)))
     return pixels
-
-
 
 
 def megapixels(pixels: int) -> str:

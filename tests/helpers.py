@@ -192,6 +192,18 @@ class SMTPServer:
             self.controller = None
 
 
+# Every folder and file the form server keeps in its instance folder by default, and where a
+# test puts it instead: never the project's instance/, which on a server holds real complaints
+# (a test's purge there would delete them).
+INSTANCE_PATHS = {"SPOOL_DIR": "spool", "MAILDIR": "maildir", "STATS_DB": "stats.sqlite",
+                  "DRAFT_DIR": "drafts", "CASE_DB": "cases.sqlite", "CASE_FILES_DIR": "case-files"}
+
+
+def instance_paths(folder: Path) -> dict[str, str]:
+    """INSTANCE_PATHS, each in folder."""
+    return {key: str(folder / name) for key, name in INSTANCE_PATHS.items()}
+
+
 def app_config(folder: Path, smtp_port: int, site_dir: Path, **overrides) -> dict:
     """A configuration with every path in folder, delivering to 127.0.0.1:smtp_port."""
     return {
@@ -202,12 +214,7 @@ def app_config(folder: Path, smtp_port: int, site_dir: Path, **overrides) -> dic
         "MAIL_FROM": "complaints@estate.test",
         "OFFICE_EMAIL": "office@estate.test",
         "COMMITTEE_EMAIL": "committee@estate.test",
-        "SPOOL_DIR": str(folder / "spool"),
-        "MAILDIR": str(folder / "maildir"),
-        "STATS_DB": str(folder / "stats.sqlite"),
-        "DRAFT_DIR": str(folder / "drafts"),
-        "CASE_DB": str(folder / "cases.sqlite"),
-        "CASE_FILES_DIR": str(folder / "case-files"),
+        **instance_paths(folder),
         "SITE_DIR": str(site_dir),
         "DELIVER_IN_PROCESS": False,
         **overrides,
@@ -254,9 +261,7 @@ def server_env(tmp_path, smtp_server, built_site, **settings) -> dict[str, str]:
         "SMTP_HOST": smtp_server.host, "SMTP_PORT": smtp_server.port, "SMTP_TIMEOUT": 5,
         "MAIL_FROM": "complaints@estate.test", "OFFICE_EMAIL": "office@estate.test",
         "COMMITTEE_EMAIL": "committee@estate.test",
-        "SPOOL_DIR": tmp_path / "spool", "STATS_DB": tmp_path / "stats.sqlite",
-        "DRAFT_DIR": tmp_path / "drafts", "MAILDIR": tmp_path / "maildir",
-        "CASE_DB": tmp_path / "cases.sqlite", "CASE_FILES_DIR": tmp_path / "case-files",
+        **instance_paths(tmp_path),
         "SITE_DIR": built_site, "DELIVER_IN_PROCESS": "false", "MIN_FILL_SECONDS": 0,
         **settings,
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import click
 from helpers import ROOT
@@ -58,21 +57,3 @@ def test_every_command_of_the_app_and_its_options_are_in_the_readme(app):
 def test_the_readme_gives_the_two_commands_and_ci_runs_the_test_one():
     assert "./scripts/run" in README and "./scripts/test" in README
     assert "./scripts/test" in (ROOT / ".ci" / "run").read_text()
-
-
-def test_the_tests_keep_every_folder_and_store_in_their_own_temporary_folder(tmp_path):
-    """Every path the app writes to (a *_DIR or *_DB key) is set by the tests' configurations,
-    in-process and for a server started as its own process: nothing lands in instance/."""
-    from types import SimpleNamespace
-
-    from helpers import app_config, server_env
-
-    from formserver.config import DEFAULTS
-
-    written = {key for key in DEFAULTS if key.endswith(("_DIR", "_DB")) and key != "SITE_DIR"}
-    assert {"SPOOL_DIR", "CASE_DB", "CASE_FILES_DIR"} <= written
-    config = app_config(tmp_path, 25, tmp_path / "site")
-    env = server_env(tmp_path, SimpleNamespace(host="127.0.0.1", port=25), tmp_path / "site")
-    for key in sorted(written):
-        assert Path(config[key]).is_relative_to(tmp_path), key
-        assert Path(env[f"FORMSERVER_{key}"]).is_relative_to(tmp_path), key

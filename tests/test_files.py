@@ -57,13 +57,14 @@ def file_path(message, number: int) -> str:
     return case_path(message).replace("/case?", "/case/file?") + f"&n={number}"
 
 
-def post_files(client, *files, **changes):
+def post_files(client, *files, prefix="", **changes):
     """The form with these (file name, bytes, MIME type) files, as a browser sends it (the
-    test client would leave a large file's temporary copy open)."""
-    fields = {**VALID_COMPLAINT, **hidden_fields(client), "email": "", **changes}
+    test client would leave a large file's temporary copy open); prefix: "/zh-hans"."""
+    fields = {**VALID_COMPLAINT, **hidden_fields(client, f"{prefix}/complaint"), "email": "",
+              **changes}
     body, content_type = multipart({k: v for k, v in fields.items() if v is not None},
                                    [("evidence", name, mime, data) for name, data, mime in files])
-    return client.post("/complaint", data=body, content_type=content_type)
+    return client.post(f"{prefix}/complaint", data=body, content_type=content_type)
 
 
 def complaint_with(client, *files, **changes):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, VALID_COMPLAINT
+from helpers import INSTANCE_PATHS, ROOT, VALID_COMPLAINT
 from loop_helpers import act, case_path, confirmation, deliver, follow_up, text_of, to
 
 from formserver import cases, handling, reminders
@@ -221,8 +221,7 @@ def test_statistics_per_month_and_category_hold_no_personal_data(app, client, sm
 def deliver_at(when: datetime, app, smtp_server, built_site) -> subprocess.CompletedProcess:
     """`flask --app formserver deliver`, as the systemd unit runs it, with the clock at `when`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
-    for key in ("SECRET_KEY", "MAIL_FROM", "OFFICE_EMAIL", "COMMITTEE_EMAIL", "SPOOL_DIR",
-                "STATS_DB", "DRAFT_DIR", "CASE_DB", "MAILDIR"):
+    for key in ("SECRET_KEY", "MAIL_FROM", "OFFICE_EMAIL", "COMMITTEE_EMAIL", *INSTANCE_PATHS):
         env[f"FORMSERVER_{key}"] = str(app.config[key])
     env.update(FORMSERVER_SMTP_HOST=smtp_server.host, FORMSERVER_SMTP_PORT=str(smtp_server.port),
                FORMSERVER_SITE_DIR=str(built_site), TZ="UTC", FAKETIME_DONT_FAKE_MONOTONIC="1")
