@@ -94,7 +94,9 @@ class Evidence:
     know of it."""
 
     ext: str
-    sha256: str  # of the file as the resident sent it, before any cleaning
+    # Of the file as the resident sent it; when de-identified, of the file as cleaned: the
+    # original's hash would match a copy of it the resident shared elsewhere under their name.
+    sha256: str
     size: int = 0  # bytes, of the file as the office receives it
     captured_at: str | None = None  # from the file's metadata; None when de-identified
     gps_removed: bool = False
@@ -247,7 +249,8 @@ def deidentify_file(item: Evidence, scratch: Scratch = tempfile.TemporaryFile) -
         data, ext = clean_image(item.read_bytes())
     else:
         data, ext = clean_pdf(item.read_bytes()), item.ext
-    return _in_memory(item, data, ext=ext, gps_removed=True, deidentified=True, captured_at=None)
+    return _in_memory(item, data, ext=ext, gps_removed=True, deidentified=True, captured_at=None,
+                      sha256=hashlib.sha256(data).hexdigest())
 
 
 def _in_memory(item: Evidence, data: bytes, **changes) -> Evidence:
@@ -267,11 +270,11 @@ def _cleaned_media(item: Evidence, upload: BinaryIO, scratch: Scratch,
     target = scratch()
     try:
         media = clean_media_file(source, fd_path(target), item.ext, keep_metadata=keep_metadata)
-        size = target.seek(0, 2)
+        digest, size = hashed(target) if not keep_metadata else (item.sha256, target.seek(0, 2))
     except BaseException:
         target.close()
         raise
-    return replace(item, source=OpenFile(target), size=size, ext=media.ext,
+    return replace(item, source=OpenFile(target), size=size, ext=media.ext, sha256=digest,
                    captured_at=media.captured_at, duration=media.duration, gps_removed=True,
                    deidentified=not keep_metadata)
 

@@ -96,8 +96,10 @@ def test_with_anonymize_a_photo_loses_all_metadata_and_stays_upright(app, client
         assert close(image.getpixel((image.width - 3, 2)), RED)
 
 
-def test_the_email_records_each_files_hash_but_not_its_capture_time_when_anonymized(
+def test_the_email_records_the_cleaned_files_hash_but_not_its_capture_time_when_anonymized(
         app, client, smtp_server):
+    """Not the original's hash: it would match a copy of the photo the resident shared
+    elsewhere under their own name."""
     import hashlib
 
     original = camera_photo()
@@ -107,7 +109,10 @@ def test_the_email_records_each_files_hash_but_not_its_capture_time_when_anonymi
     [record] = [json.loads(p.get_content()) for p in office.iter_attachments()
                 if p.get_filename() == "complaint.json"]
     [item] = record["evidence"]
-    assert item["sha256"] == hashlib.sha256(original).hexdigest()
+    [photo] = [p.get_content() for p in office.iter_attachments()
+               if p.get_filename() == "evidence-1.jpg"]
+    assert item["sha256"] == hashlib.sha256(photo).hexdigest()
+    assert item["sha256"] != hashlib.sha256(original).hexdigest()
     assert item["captured_at"] is None  # the time a photo was taken can identify who took it
     assert item["sha256"] in office.get_body(("plain",)).get_content()
 

@@ -334,7 +334,7 @@ def test_a_60_mb_video_is_linked_streamed_with_ranges_and_arrives_without_metada
 
     assert set(attachments(office)) == {"evidence-2.m4a", "complaint.json"}  # the voice note
     video = record_of(office)["evidence"][0]
-    assert video["attached"] is False and video["sha256"] == hashlib.sha256(data).hexdigest()
+    assert video["attached"] is False and video["sha256"] != hashlib.sha256(data).hexdigest()
     path = file_path(office, 1)
     assert video["url"].endswith(path)
     start = 30 * MB
@@ -350,6 +350,7 @@ def test_a_60_mb_video_is_linked_streamed_with_ranges_and_arrives_without_metada
 
     downloaded, growth["download"] = growth_of(download)
     assert downloaded.read_bytes()[start:start + MB] == part.data
+    assert hashlib.sha256(downloaded.read_bytes()).hexdigest() == video["sha256"]  # (脫敏)
     tags = read_tags(downloaded)
     assert leaks(tags) == [] and located(tags) == [], tags
     assert decoded_frames(downloaded)["video"] > 1000  # plays, all 60 seconds of it

@@ -103,7 +103,7 @@ def listed_files(case: cases.Case, token: str) -> list[SimpleNamespace]:
         name=stored.name, kind=stored.item.kind_label, family=stored.item.family,
         mime_type=stored.item.mime_type, size=stored.item.size_text,
         duration=stored.item.duration_text, sha256=stored.item.sha256,
-        captured_at=stored.item.captured_at)
+        deidentified=stored.item.deidentified, captured_at=stored.item.captured_at)
         for stored in case_files.files_of(Path(config["CASE_FILES_DIR"]), case.reference,
                                           config["SECRET_KEY"])]
 
