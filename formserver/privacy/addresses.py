@@ -43,6 +43,21 @@ _PORTUGUESE_ADDRESS = re.compile(
     r",?\s*(?:n\.?\s*[º°o]?\s*)?[0-9]{1,5}[A-Za-z]?(?![0-9])"
 )
 
+# An estate and a block where someone lives (住喺屯門良景邨良仁樓1805室, 住在阳光小区3号楼,
+# 住喺沙田第一城52座): only after a word for living there, as the estate's own blocks (第3座大堂)
+# are places, not addresses.
+_LIVES = r"(?:(?:屋企|家)(?:喺|係|在)|住(?:喺|在|係|系|响|於|于|的是|嘅係|嘅)?|搬(?:咗|了)?(?:去|到|入)|(?:地址|住址)\s*[:：係是为為]?)"
+_ESTATE = (r"(?:新邨|新村|邨|村|苑|花園|花园|新城|城|山莊|山庄|豪庭|半島|半岛|廣場|广场|大廈|大厦|"
+           r"小區|小区|家園|家园|社區|社区)")
+_BLOCK = (rf"(?:第?\s*(?:[0-9]{{1,3}}|[一二三四五六七八九十]{{1,3}}|[A-Z])\s*(?:座|棟|栋|幢|期|號樓|号楼)"
+          rf"|{_HAN}{{1,3}}?(?:樓|楼|閣|阁))")
+_ESTATE_ADDRESS = re.compile(
+    rf"{_LIVES}\s*(?P<address>{_HAN}{{1,10}}?{_ESTATE}\s*{_BLOCK}"
+    rf"(?:\s*[0-9一二三四五六七八九十]{{1,2}}\s*(?:单元|單元))?"
+    rf"(?:\s*(?:[0-9]{{1,2}}\s*(?:樓|楼|層|层|/F|F)\s*[A-Z0-9]{{0,2}}|[0-9]{{1,2}}[A-H]|[0-9]{{3,4}})"
+    rf"\s*(?:室|房)?)?)"
+)
+
 # Another flat: a floor and a flat letter or number (13樓B室, 13B, Flat C, 20/F).
 _OTHER_FLAT = re.compile(
     r"(?<![0-9A-Za-z])(?:(?:第\s*)?[0-9A-Za-z]{1,2}\s*[座棟栋]\s*)?"
@@ -80,6 +95,8 @@ def find_addresses(matching: str) -> Iterator[Candidate]:
             yield start, found.end(), "address", True
             searched_to = found.end()
             break
+    for found in _ESTATE_ADDRESS.finditer(matching):
+        yield found.start("address"), found.end("address"), "address", True
     for pattern in (_ENGLISH_ADDRESS, _PORTUGUESE_ADDRESS):
         for found in pattern.finditer(matching):
             yield found.start(), found.end(), "address", True
