@@ -46,7 +46,8 @@ STOP_WORDS = frozenset((
     "thanks", "thank", "please", "sir", "madam", "mr", "mrs", "ms", "miss", "dr", "also",
     "but", "not", "no", "yes", "so", "if", "when", "then", "there", "here", "what", "why",
     "how", "all", "any", "security", "guard", "manager", "staff", "cleaner", "owner", "owners",
-    "resident", "residents", "tenant", "neighbour", "neighbor", "ah",
+    "resident", "residents", "tenant", "neighbour", "neighbor", "ah", "auntie", "aunty",
+    "uncle", "mister", "madame", "mdm",
 ))
 
 # Districts and places that read like romanised names.

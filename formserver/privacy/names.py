@@ -54,7 +54,7 @@ CUES = word_list("""
     前妻 前夫 老伴 伴侣 未婚夫 未婚妻 男朋友 女朋友 僱主 雇主 佣工 工人姐姐
 """)
 _CUE_BEFORE = re.compile(
-    rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?"
+    rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之|嗰个|嗰位|嗰家|那个|那位|个)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?"
     r"\s*[「『“\"(（]?\s*$"
 )
 
@@ -125,7 +125,8 @@ def _titled_names(simplified: str) -> Iterator[Candidate]:
                 continue
             if title == "太" and _adverb_follows(simplified, end):
                 continue
-            if title != "太" and _is_word(simplified[end - 1:end + 1], 50):
+            if title != "太" and _is_word(simplified[end - 1:end + 1], 50) \
+                    and not _is_word(simplified[end:end + 2], 50):  # 陈生 + 成日, not 生成
                 continue
         if in_role(simplified, start, end):
             continue
@@ -212,7 +213,12 @@ def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bo
     if len(word) >= 3:
         new_word = segmenter.frequency(word) == 0  # a word jieba's HMM found: mostly names
         named = segmenter.tag(word).startswith("nr") and segmenter.frequency(word) <= 300
-        return end if len(word) <= 4 and (new_word or named) else None
+        if not (len(word) <= 4 and (new_word or named)):
+            return None
+        # A given name has two characters at most: the HMM glued the next word's first one
+        # on (张志伟成 + 日 is 张志伟 + 成日).
+        surname_length = 2 if word[:2] in SURNAMES else 1
+        return min(end, start + surname_length + 2)
     if len(word) == 2 and word not in SURNAMES:
         return _end_after_two(word, end, following, cued)
     return _end_after_surname(word, end, following, cued)
