@@ -64,7 +64,14 @@ Wong Tai Sin Temple|Lo Fu Ngam|Sai Ying Pun|Kennedy Town|Shek O|Stanley|Repulse 
 """.replace("\n", "").split("|"))
 
 
+# Cantonese's 阿 before an English name (阿May, 阿Ken); 阿Sir is a policeman or a teacher.
+_AH_NAME = re.compile(r"阿\s?(?!(?:Sir|SIR|sir)(?![A-Za-z]))[A-Z][A-Za-z]{1,11}(?![A-Za-z])")
+
+
 def find_latin_names(matching: str, simplified: str) -> Iterator[Candidate]:
+    for found in _AH_NAME.finditer(matching):
+        if not in_role(simplified, *found.span()):
+            yield found.start(), found.end(), "person", True
     for found in _WORDS.finditer(matching):
         start, end = _name_words(matching, *found.span())
         if start >= end:
