@@ -139,11 +139,19 @@ def _adverb_follows(simplified: str, end: int) -> bool:
         following[:1] in set("过多少大小高低贵吵差久长慢快早晚迟")
 
 
+# 老/小 and a surname that jieba's dictionary knows as a word, and that is still a person (老张
+# "old Zhang"), unlike 小区, 小麦, 老成.
+_NICKNAME_WORDS = frozenset(word_list("""
+    老何 老叶 老周 老宋 老张 老方 老李 老林 老王 老范 老陆 老马 老高 老金 小叶 小张 小林 小温
+    小苏 小董 小马 小史 小毛
+"""))
+
+
 def _prefixed_names(simplified: str) -> Iterator[Candidate]:
     for found in _PREFIXED.finditer(simplified):
         start, end = found.span()
         word, following = found.group(), simplified[end:end + 1]
-        if _is_word(word, 10) or _is_word(word + following, 10):
+        if (_is_word(word, 10) and word not in _NICKNAME_WORDS) or _is_word(word + following, 10):
             continue
         if _glued_to_previous_word(simplified, start):
             continue

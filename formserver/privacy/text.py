@@ -97,12 +97,17 @@ def _other_mentions(matching: str, simplified: str, chosen: list, protected: lis
     小學。吳詠琪嘅出世紙), unless it is written next to a staff role there."""
     names = {matching[start:end] for start, end, kind, certain in chosen
              if kind == "person" and certain and end - start >= 2}
+    if not names:
+        return
+    hidden = {start for start, _, _, certain in chosen if certain}
     for name in names:
-        for found in re.finditer(re.escape(name), matching):
-            start, end = found.span()
-            if not in_role(simplified, start, end) and not any(
+        position = matching.find(name)
+        while position >= 0:
+            start, end = position, position + len(name)
+            if start not in hidden and not in_role(simplified, start, end) and not any(
                     start < p_end and p_start < end for p_start, p_end in protected):
                 yield start, end, "person", True
+            position = matching.find(name, end)
 
 
 def preload() -> None:
