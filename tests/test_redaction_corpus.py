@@ -36,8 +36,8 @@ MOST_NEGATIVES_DESTROYED = 0.05
 PARTS = ("dev", "held-out", "held-out-2", "held-out-3")
 
 
-def own_of(case) -> tuple[str, dict[str, str]]:
-    profile = CORPUS["own"][case["own"]]
+def own_of(case, corpus=CORPUS) -> tuple[str, dict[str, str]]:
+    profile = corpus["own"][case["own"]]
     return profile["region"], {kind: profile[kind] for kind in ("name", "unit", "phone", "email")}
 
 
@@ -53,17 +53,18 @@ def leaked(identifier: str, redacted: str) -> bool:
     return any(run in redacted for run in re.findall(r"[0-9]{4,}", for_matching(identifier)))
 
 
-def redacted_case(case) -> str:
-    region, own = own_of(case)
+def redacted_case(case, corpus=CORPUS) -> str:
+    region, own = own_of(case, corpus)
     return redact_text(case["text"], region=region, own=own, keep=KEEP)
 
 
-def figures(part: str) -> tuple[dict[str, tuple[int, int]], tuple[int, int], list[str]]:
+def figures(part: str, corpus=CORPUS
+            ) -> tuple[dict[str, tuple[int, int]], tuple[int, int], list[str]]:
     """Per kind (found, total); negatives (destroyed, total); what was missed or destroyed."""
     found, total, misses = Counter(), Counter(), []
     destroyed = negatives = 0
-    for case in (case for case in CORPUS["case"] if case["part"] == part):
-        redacted = redacted_case(case)
+    for case in (case for case in corpus["case"] if case["part"] == part):
+        redacted = redacted_case(case, corpus)
         for kind, identifier in case["find"]:
             total[kind] += 1
             if leaked(identifier, redacted):
@@ -78,8 +79,8 @@ def figures(part: str) -> tuple[dict[str, tuple[int, int]], tuple[int, int], lis
     return {kind: (found[kind], total[kind]) for kind in total}, (destroyed, negatives), misses
 
 
-def table(part: str) -> str:
-    per_kind, (destroyed, negatives), _ = figures(part)
+def table(part: str, corpus=CORPUS) -> str:
+    per_kind, (destroyed, negatives), _ = figures(part, corpus)
     lines = ["| kind | found | recall | target |", "| --- | --- | --- | --- |"]
     for kind in TARGETS:
         if kind in per_kind:

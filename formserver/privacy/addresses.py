@@ -13,16 +13,18 @@ Candidate = tuple[int, int, str, bool]
 
 _HAN = r"[\u4e00-\u9fff]"
 _NUMBER = r"(?:[0-9]{1,5}|[〇零一二三四五六七八九十百]{1,6})"
-_ROAD = r"(?:大道|馬路|马路|道|路|街|巷|弄|里|徑|径|坊|圍|围|胡同|大街|巷道)"
+_ROAD = (r"(?:大道|馬路|马路|道|路|街|巷|弄|里|徑|径|坊|圍|围|胡同|大街|巷道|廣場|广场|前地|斜巷|"
+         r"圓形地|圆形地)")
 _AREA = r"(?:省|市|縣|县|區|区|鎮|镇|鄉|乡|村|里|新界|九龍|九龙|香港|澳門|澳门|氹仔|路環|路环)"
 _CHINESE_ADDRESS = re.compile(
     rf"(?:{_HAN}{{1,6}}?{_AREA}){{0,4}}"  # 广东省深圳市南山区, 新界沙田
-    rf"{_HAN}{{1,8}}?{_ROAD}"  # 科技园路, 忠孝東路
+    rf"{_HAN}{{1,8}}?{_ROAD}(?:{_HAN}{{1,2}}段)?"  # 科技园路, 忠孝東路, 青山公路荃灣段
     rf"(?:\s*{_NUMBER}\s*[段巷弄]){{0,3}}"  # 四段, 188巷5弄
     rf"\s*{_NUMBER}(?:\s*[-至及]\s*{_NUMBER})?\s*(?:號|号|番地)"  # 100號, 88-90号
     rf"(?:\s*之\s*{_NUMBER})?"  # 100號之3
     rf"(?:\s*{_HAN}{{0,10}}?(?:大廈|大厦|中心|花園|花园|廣場|广场|樓|楼|閣|阁|苑|邨|村|座|棟|栋))?"
-    rf"(?:\s*{_NUMBER}\s*(?:樓|楼|層|层|F|/F))?(?:\s*[A-Za-z0-9]{{1,4}}\s*(?:室|房|號房))?"
+    rf"(?:\s*{_NUMBER}\s*(?:樓|楼|層|层|F|/F)(?:\s*之\s*{_NUMBER})?)?"  # 7樓之1
+    rf"(?:\s*[A-Za-z0-9]{{1,4}}\s*(?:室|房|號房))?"
 )
 # Words that end in 道 or 路 but are no road (知道, 一路, 報道): what comes before the number.
 _NOT_ROADS = re.compile(r"(?:知道|报道|報道|频道|頻道|渠道|通道|走道|一路|沿路|马路边|馬路邊|"
@@ -43,6 +45,34 @@ _PORTUGUESE_ADDRESS = re.compile(
     r",?\s*(?:n\.?\s*[º°o]?\s*)?[0-9]{1,5}[A-Za-z]?(?![0-9])"
 )
 
+# An estate and a block where someone lives (住喺屯門良景邨良仁樓1805室, 住在阳光小区3号楼,
+# 住喺沙田第一城52座): only after a word for living there, as the estate's own blocks (第3座大堂)
+# are places, not addresses.
+_LIVES = (r"(?:(?:屋企|家)(?:喺|係|在)|住(?:喺|在|係|系|响|於|于|的是|嘅係|嘅)?"
+          r"|搬(?:咗|了)?(?:去|到|入)|(?:地址|住址)\s*[:：係是为為]?)")
+_ESTATE = (r"(?:新邨|新村|邨|村|苑|花園|花园|新城|城|山莊|山庄|豪庭|半島|半岛|廣場|广场|大廈|大厦|"
+           r"小區|小区|家園|家园|社區|社区|坊|大樓|大楼)")
+_BLOCK = (r"(?:第?\s*(?:[0-9]{1,3}|[一二三四五六七八九十]{1,3}|[A-Z])\s*"
+          rf"(?:座|棟|栋|幢|期|號樓|号楼)|{_HAN}{{1,3}}?(?:樓|楼|閣|阁))")
+_ESTATE_AND_BLOCK = (
+    rf"{_HAN}{{1,10}}?{_ESTATE}\s*{_BLOCK}"
+    rf"(?:\s*[0-9一二三四五六七八九十]{{1,2}}\s*(?:单元|單元))?"
+    rf"(?:\s*(?:[0-9]{{1,2}}\s*(?:樓|楼|層|层|/F|F)\s*[A-Z0-9]{{0,2}}|[0-9]{{1,2}}[A-H]|[0-9]{{3,4}})"
+    rf"\s*(?:室|房)?)?"
+)
+_ESTATE_ANCHOR = re.compile(rf"{_ESTATE}\s*{_BLOCK}")
+_ESTATE_ADDRESSES = (re.compile(rf"{_LIVES}\s*(?P<address>{_ESTATE_AND_BLOCK})"),
+                     re.compile(rf"(?:喺|在)\s*(?P<address>{_ESTATE_AND_BLOCK})(?=\s*(?:度)?住)"))
+_ENGLISH_ESTATE = (r"(?:Estate|Court|Gardens?|City|Villas?|Mansions?|Building|House|Centre|Center|"
+                   r"Plaza|Heights?|Park|Terrace|Towers?|Place|Lodge|Bay|Point|View|Square|Garden)")
+_ENGLISH_ESTATE_STARTS = ("Flat", "Room", "Rm", "Unit", "Block", "Blk", "Tower")
+# Flat 12B, Block 3, Laguna City; Block 2, Kornhill Gardens: a flat or block of a named estate.
+_ENGLISH_ESTATE_ADDRESS = re.compile(
+    r"(?<![A-Za-z])(?:(?:Flat|Room|Rm|Unit)\.?\s*[A-Z0-9]{1,5}\s*,\s*(?:[0-9]{1,2}/F\s*,\s*)?"
+    r"(?:(?:Block|Blk|Tower|Phase)\s*[A-Z0-9]{1,3}\s*,\s*)?|(?:Block|Blk|Tower)\s*[A-Z0-9]{1,3}\s*,\s*)"
+    rf"(?:{_ENGLISH_WORD}\s+){{1,3}}{_ENGLISH_ESTATE}(?![A-Za-z])"
+)
+
 # Another flat: a floor and a flat letter or number (13樓B室, 13B, Flat C, 20/F).
 _OTHER_FLAT = re.compile(
     r"(?<![0-9A-Za-z])(?:(?:第\s*)?[0-9A-Za-z]{1,2}\s*[座棟栋]\s*)?"
@@ -54,13 +84,13 @@ _OTHER_FLAT = re.compile(
 
 
 # Words the leading run of characters swallows that belong to the sentence, not the address.
-_LEADING = set("我你佢他她住在喺於于到去係系是的址為为:：位處处搬番返近由從从")
+_LEADING = set("我你佢他她住在喺於于到去係系是的址為为:：位處处搬番返近由從从屋企寄")
 
 
 # Where a Chinese address may end: a road, a number and 號. The full expression, slow to try at
 # every character, runs only on the stretch before each of these.
 _ROAD_AND_NUMBER = re.compile(
-    rf"{_ROAD}(?:\s*{_NUMBER}\s*[段巷弄]){{0,3}}\s*{_NUMBER}(?:\s*[-至及]\s*{_NUMBER})?\s*"
+    rf"{_ROAD}(?:{_HAN}{{1,2}}段)?(?:\s*{_NUMBER}\s*[段巷弄]){{0,3}}\s*{_NUMBER}(?:\s*[-至及]\s*{_NUMBER})?\s*"
     r"(?:號|号|番地)"
 )
 _REACH = 40  # characters before the road that an address's areas and road name may take
@@ -80,16 +110,27 @@ def find_addresses(matching: str) -> Iterator[Candidate]:
             yield start, found.end(), "address", True
             searched_to = found.end()
             break
-    for pattern in (_ENGLISH_ADDRESS, _PORTUGUESE_ADDRESS):
+    # The full expressions only around an estate and a block, which few texts have.
+    for anchor in _ESTATE_ANCHOR.finditer(matching):
+        window = max(0, anchor.start() - 18), min(len(matching), anchor.end() + 24)
+        for pattern in _ESTATE_ADDRESSES:
+            for found in pattern.finditer(matching, *window):
+                yield found.start("address"), found.end("address"), "address", True
+    english_estate = any(word in matching for word in _ENGLISH_ESTATE_STARTS)
+    for pattern in (_ENGLISH_ADDRESS, _PORTUGUESE_ADDRESS,
+                    *((_ENGLISH_ESTATE_ADDRESS,) if english_estate else ())):
         for found in pattern.finditer(matching):
             yield found.start(), found.end(), "address", True
 
 
 def _road_end(address: str) -> int | None:
     """Where the road's name ends, or None when it is a word like 知道 and no road."""
-    found = re.search(rf"{_ROAD}(?=[\s0-9〇零一二三四五六七八九十百])", address)
-    if found is None or _NOT_ROADS.search(address[:found.end()]):
+    found = re.search(rf"{_ROAD}(?=[\s0-9〇零一二三四五六七八九十百]|{_HAN}{{1,2}}段)", address)
+    if found is None:
         return None
+    if _NOT_ROADS.search(address[:found.end()]) and not re.match(rf"{_HAN}{{1,2}}段",
+                                                                 address[found.end():]):
+        return None  # 公路 is no road's name, but 青山公路荃灣段 is one
     return found.end()
 
 

@@ -45,6 +45,9 @@ _PHONE_CUE = re.compile(
     r"signal|text|sms|電|电)[^0-9\n]{0,8}$",
     re.IGNORECASE,
 )
+_TWO_NUMBER_WORDS = re.compile(
+    r"(?:double|triple|zero|one|two|three|four|five|six|seven|eight|nine)"
+    r"[\s,\-]+(?:double|triple|zero|oh|o|one|two|three|four|five|six|seven|eight|nine)\b")
 _CUED_SHAPES = re.compile(r"[235679][0-9]{7}|[268][0-9]{7}|09[0-9]{8}|1[3-9][0-9]{9}")
 
 
@@ -61,6 +64,30 @@ def find_phones(matching: str, region: str) -> Iterator[Candidate]:
                 matching[max(0, found.start() - 16):found.start()]):
             phones = [(found.start(), found.end(), "phone", True)]
         yield from phones
+    if _TWO_NUMBER_WORDS.search(matching.lower()):  # cheaper than the whole pattern
+        yield from find_spelt_phones(matching, region)
+
+
+_DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3",
+                "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_WORD = rf"(?:(?:double|triple)\s+)?(?:{'|'.join(_DIGIT_WORDS)})"
+# A number spelt out in English words (nine one two three, four five six seven; double six).
+_SPELT_DIGITS = re.compile(
+    rf"(?<![A-Za-z]){_DIGIT_WORD}(?:[\s,\-]+{_DIGIT_WORD}){{3,}}(?![A-Za-z])", re.IGNORECASE)
+
+
+def find_spelt_phones(matching: str, region: str) -> Iterator[Candidate]:
+    """Phones written out in English number words, when their digits make a valid number."""
+    regions = (region, *(other for other in REGIONS if other != region))
+    for found in _SPELT_DIGITS.finditer(matching):
+        digits, repeat = "", 1
+        for word in re.findall(r"[a-z]+", found.group().lower()):
+            if word in ("double", "triple"):
+                repeat = 2 if word == "double" else 3
+            else:
+                digits, repeat = digits + _DIGIT_WORDS[word] * repeat, 1
+        if 7 <= len(digits) <= 15 and any(valid_phone(digits, False, other) for other in regions):
+            yield found.start(), found.end(), "phone", True
 
 
 def _phones_in_run(copy: str, start: int, end: int, regions) -> Iterator[Candidate]:

@@ -20,6 +20,7 @@ import opencc
 
 from . import segmenter
 from .contacts import AT, DOT, phone_digits
+from .latin_names import given_name_syllables, surname_spellings_all
 from .matching import OWN_KINDS, for_matching, is_han, numerals_as_digits
 from .names import TITLES
 from .roles import in_role
@@ -150,6 +151,13 @@ def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
             letters.append(latin.format(body))
         letters += [latin.format(rf"{_TITLE_BEFORE}{re.escape(word)}")
                     for word in words[:1] + words[-1:]]
+    # An English given name alone (Mary here, ... thanks, Peter), capitalised as names are: not
+    # a surname's spelling nor a syllable of romanised names (Wong, Mei), which alone say little,
+    # and not before another capitalised word (José Garcías is someone else).
+    checked += [latin.format(rf"(?-i:{re.escape(word)}(?![ \t]+[A-ZÀ-Ý]))") for word in words
+                if len(word) >= 3 and word[0].isupper() and word[1:].islower()
+                and word.lower() not in surname_spellings_all()
+                and word.lower() not in given_name_syllables()]
     return plain, checked, letters
 
 

@@ -46,7 +46,8 @@ STOP_WORDS = frozenset((
     "thanks", "thank", "please", "sir", "madam", "mr", "mrs", "ms", "miss", "dr", "also",
     "but", "not", "no", "yes", "so", "if", "when", "then", "there", "here", "what", "why",
     "how", "all", "any", "security", "guard", "manager", "staff", "cleaner", "owner", "owners",
-    "resident", "residents", "tenant", "neighbour", "neighbor", "ah",
+    "resident", "residents", "tenant", "neighbour", "neighbor", "ah", "auntie", "aunty",
+    "uncle", "mister", "madame", "mdm",
 ))
 
 # Districts and places that read like romanised names.
@@ -63,7 +64,24 @@ Wong Tai Sin Temple|Lo Fu Ngam|Sai Ying Pun|Kennedy Town|Shek O|Stanley|Repulse 
 """.replace("\n", "").split("|"))
 
 
+# Cantonese's 阿 before an English name (阿May, 阿Ken); 阿Sir is a policeman or a teacher.
+_AH_NAME = re.compile(r"阿\s?(?!(?:Sir|SIR|sir)(?![A-Za-z]))[A-Z][A-Za-z]{1,11}(?![A-Za-z])")
+
+
+# A family by its surname: the Wongs next door.
+# (The letter before "the" is checked apart: a look-behind here costs more than all the rest.)
+_FAMILY = re.compile(r"[Tt]he\s+(?P<surname>[A-Z][a-z]+)(?:e?s)(?![A-Za-z])")
+
+
 def find_latin_names(matching: str, simplified: str) -> Iterator[Candidate]:
+    for found in _AH_NAME.finditer(matching):
+        if not in_role(simplified, *found.span()):
+            yield found.start(), found.end(), "person", True
+    for found in _FAMILY.finditer(matching):
+        if found.group("surname").lower() in surname_spellings_all() and not (
+                found.start() and matching[found.start() - 1].isalpha()
+                and matching[found.start() - 1].isascii()):
+            yield found.start("surname"), found.end(), "person", True
     for found in _WORDS.finditer(matching):
         start, end = _name_words(matching, *found.span())
         if start >= end:

@@ -81,8 +81,10 @@ def for_matching(text: str) -> str:
     return PLACEHOLDER.sub(lambda found: "〔" + "□" * (len(found.group()) - 2) + "〕", mapped)
 
 
-# Phone numbers read aloud and typed in Chinese numerals (九一二三四五六七).
-_NUMERALS = dict(zip("〇零一二三四五六七八九幺兩两", "00123456789122", strict=True))
+# Phone numbers read aloud and typed in Chinese numerals (九一二三四五六七), also the financial
+# ones of cheques and receipts (玖壹貳參).
+_NUMERALS = dict(zip("〇零一二三四五六七八九幺兩两壹貳贰參叁肆伍陸陆柒捌玖",
+                     "00123456789122122334566789", strict=True))
 _NUMERAL = re.compile("[" + "".join(_NUMERALS) + "]")
 
 

@@ -54,7 +54,7 @@ CUES = word_list("""
     前妻 前夫 老伴 伴侣 未婚夫 未婚妻 男朋友 女朋友 僱主 雇主 佣工 工人姐姐
 """)
 _CUE_BEFORE = re.compile(
-    rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?"
+    rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之|嗰个|嗰位|嗰家|那个|那位|个)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?"
     r"\s*[「『“\"(（]?\s*$"
 )
 
@@ -125,7 +125,8 @@ def _titled_names(simplified: str) -> Iterator[Candidate]:
                 continue
             if title == "太" and _adverb_follows(simplified, end):
                 continue
-            if title != "太" and _is_word(simplified[end - 1:end + 1], 50):
+            if title != "太" and _is_word(simplified[end - 1:end + 1], 50) \
+                    and not _is_word(simplified[end:end + 2], 50):  # 陈生 + 成日, not 生成
                 continue
         if in_role(simplified, start, end):
             continue
@@ -138,11 +139,19 @@ def _adverb_follows(simplified: str, end: int) -> bool:
         following[:1] in set("过多少大小高低贵吵差久长慢快早晚迟")
 
 
+# 老/小 and a surname that jieba's dictionary knows as a word, and that is still a person (老张
+# "old Zhang"), unlike 小区, 小麦, 老成.
+_NICKNAME_WORDS = frozenset(word_list("""
+    老何 老叶 老周 老宋 老张 老方 老李 老林 老王 老范 老陆 老马 老高 老金 小叶 小张 小林 小温
+    小苏 小董 小马 小史 小毛
+"""))
+
+
 def _prefixed_names(simplified: str) -> Iterator[Candidate]:
     for found in _PREFIXED.finditer(simplified):
         start, end = found.span()
         word, following = found.group(), simplified[end:end + 1]
-        if _is_word(word, 10) or _is_word(word + following, 10):
+        if (_is_word(word, 10) and word not in _NICKNAME_WORDS) or _is_word(word + following, 10):
             continue
         if _glued_to_previous_word(simplified, start):
             continue
@@ -212,7 +221,12 @@ def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bo
     if len(word) >= 3:
         new_word = segmenter.frequency(word) == 0  # a word jieba's HMM found: mostly names
         named = segmenter.tag(word).startswith("nr") and segmenter.frequency(word) <= 300
-        return end if len(word) <= 4 and (new_word or named) else None
+        if not (len(word) <= 4 and (new_word or named)):
+            return None
+        # A given name has two characters at most: the HMM glued the next word's first one
+        # on (张志伟成 + 日 is 张志伟 + 成日).
+        surname_length = 2 if word[:2] in SURNAMES else 1
+        return min(end, start + surname_length + 2)
     if len(word) == 2 and word not in SURNAMES:
         return _end_after_two(word, end, following, cued)
     return _end_after_surname(word, end, following, cued)

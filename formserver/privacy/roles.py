@@ -28,9 +28,10 @@ STAFF_TITLES = (
 _ROLE = "|".join(sorted(map(re.escape, ROLE_WORDS), key=len, reverse=True))
 # The role right before the name: 保安员陈先生, 管理处的李小姐, 清洁工人黄姐, 经理：张先生.
 _ROLE_BEFORE = re.compile(rf"(?:{_ROLE})(?:[的嘅之\s:：]|叫|名叫|称为|姓|是|系|係)?\s*$")
-# ... or right after it: 陈先生（保安员）, 李小姐是管理员, 黄姐系清洁工.
+# ... or right after it: 陈先生（保安员）, 李小姐是管理员, 黄姐系清洁工. A 个 without a verb
+# before it is Cantonese's possessive: 周太个工人 is Mrs Chow's helper, not a worker.
 _ROLE_AFTER = re.compile(
-    rf"^\s*(?:[（(]|是|系|係|做|当|为)?\s*(?:一名|一位|一个|个|名)?(?:{_ROLE})"
+    rf"^\s*(?:[（(]|(?:是|系|係|做|当|为)\s*(?:一名|一位|一个|个|名)?)?\s*(?:{_ROLE})"
 )
 
 ENGLISH_ROLE_WORDS = (

@@ -30,6 +30,7 @@ from .names import find_chinese_names
 from .payments import find_payment_numbers
 from .plates import find_plates
 from .protected import is_kept, kept_values, protected_spans
+from .roles import in_role
 
 Own = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
@@ -82,8 +83,31 @@ def find_personal_data(text: str, *, region: str = "HK", own: Own = None,
         if start < end and (kind in _CHECKED or not any(start < p_end and p_start < end
                                                         for p_start, p_end in protected))
     ]
+    chosen = _without_overlaps(candidates)
+    again = list(_other_mentions(matching, simplified, chosen, protected))
+    if again:
+        chosen = _without_overlaps([*chosen, *again])
     return [Finding(start, end, kind, certain, text[start:end])
-            for start, end, kind, certain in _without_overlaps(candidates)]
+            for start, end, kind, certain in chosen]
+
+
+def _other_mentions(matching: str, simplified: str, chosen: list, protected: list
+                    ) -> Iterator[tuple[int, int, str, bool]]:
+    """A person's name found for certain once is a name wherever else it is written (吳詠琪讀緊
+    小學。吳詠琪嘅出世紙), unless it is written next to a staff role there."""
+    names = {matching[start:end] for start, end, kind, certain in chosen
+             if kind == "person" and certain and end - start >= 2}
+    if not names:
+        return
+    hidden = {start for start, _, _, certain in chosen if certain}
+    for name in names:
+        position = matching.find(name)
+        while position >= 0:
+            start, end = position, position + len(name)
+            if start not in hidden and not in_role(simplified, start, end) and not any(
+                    start < p_end and p_start < end for p_start, p_end in protected):
+                yield start, end, "person", True
+            position = matching.find(name, end)
 
 
 def preload() -> None:
