@@ -1,13 +1,14 @@
-"""Helpers for the tests of the case (the loop): what the resident, the office and the mail
-server see. Plain functions; the fixtures stay in conftest.py."""
+"""Helpers for the tests of the case (the loop) and its files: what the resident, the office
+and the mail server see. Plain functions; the fixtures stay in conftest.py."""
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from urllib.parse import urlsplit
 
-from helpers import hidden_fields, submit
+from helpers import VALID_COMPLAINT, hidden_fields, multipart, send_reviewed, submit
 
 from formserver import delivery
 
@@ -105,3 +106,39 @@ def form_fields(page_html: str, action: str) -> dict[str, str]:
                                  re.S):
         fields[name] = html.unescape(text).strip()
     return fields
+
+
+# --- complaints with files, and the office's email that carries or links them ---------------------
+
+def office_email(app, smtp_server):
+    [message] = to(deliver(app, smtp_server), "office@estate.test")
+    return message
+
+
+def attachments(message) -> dict[str, bytes]:
+    return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+
+
+def record_of(message) -> dict:
+    return json.loads(attachments(message)["complaint.json"])
+
+
+def file_path(message, number: int) -> str:
+    return case_path(message).replace("/case?", "/case/file?") + f"&n={number}"
+
+
+def post_files(client, *files, prefix="", **changes):
+    """The form with these (file name, bytes, MIME type) files, as a browser sends it (the
+    test client would leave a large file's temporary copy open); prefix: "/zh-hans"."""
+    fields = {**VALID_COMPLAINT, **hidden_fields(client, f"{prefix}/complaint"), "email": "",
+              **changes}
+    body, content_type = multipart({k: v for k, v in fields.items() if v is not None},
+                                   [("evidence", name, mime, data) for name, data, mime in files])
+    return client.post(f"{prefix}/complaint", data=body, content_type=content_type)
+
+
+def complaint_with(client, *files, **changes):
+    """Send a complaint with these (file name, bytes, MIME type) files."""
+    response = post_files(client, *files, **changes)
+    assert response.status_code == 303, response.get_data(as_text=True)[:800]
+    assert send_reviewed(client).status_code == 303

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import time
 from datetime import timedelta
@@ -28,9 +27,19 @@ from helpers import (
     hidden_fields,
     multipart,
     send_form_fields,
-    send_reviewed,
 )
-from loop_helpers import case_path, deliver, text_of, to
+from loop_helpers import (
+    attachments,
+    case_path,
+    complaint_with,
+    deliver,
+    file_path,
+    office_email,
+    post_files,
+    record_of,
+    text_of,
+    to,
+)
 
 from formserver import case_files, reminders
 from formserver.messages import encoded_size
@@ -38,40 +47,6 @@ from formserver.privacy import segmenter
 from formserver.workdays import local_now
 
 MB = 1024 * 1024
-
-
-def office_email(app, smtp_server):
-    [message] = to(deliver(app, smtp_server), "office@estate.test")
-    return message
-
-
-def attachments(message) -> dict[str, bytes]:
-    return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
-
-
-def record_of(message) -> dict:
-    return json.loads(attachments(message)["complaint.json"])
-
-
-def file_path(message, number: int) -> str:
-    return case_path(message).replace("/case?", "/case/file?") + f"&n={number}"
-
-
-def post_files(client, *files, prefix="", **changes):
-    """The form with these (file name, bytes, MIME type) files, as a browser sends it (the
-    test client would leave a large file's temporary copy open); prefix: "/zh-hans"."""
-    fields = {**VALID_COMPLAINT, **hidden_fields(client, f"{prefix}/complaint"), "email": "",
-              **changes}
-    body, content_type = multipart({k: v for k, v in fields.items() if v is not None},
-                                   [("evidence", name, mime, data) for name, data, mime in files])
-    return client.post(f"{prefix}/complaint", data=body, content_type=content_type)
-
-
-def complaint_with(client, *files, **changes):
-    """Send a complaint with these (file name, bytes, MIME type) files."""
-    response = post_files(client, *files, **changes)
-    assert response.status_code == 303, response.get_data(as_text=True)[:800]
-    assert send_reviewed(client).status_code == 303
 
 
 def seconds_of(data: bytes) -> float:

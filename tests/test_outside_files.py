@@ -38,8 +38,7 @@ from helpers import (
     send_reviewed,
     server_env,
 )
-from loop_helpers import case_path
-from test_files import complaint_with, file_path, office_email, post_files
+from loop_helpers import case_path, complaint_with, file_path, office_email, post_files
 
 from formserver import access, cases
 from formserver.editions import simplified

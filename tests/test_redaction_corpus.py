@@ -9,9 +9,7 @@ Run this file as a script to print the figures for docs/privacy.md:
 
 from __future__ import annotations
 
-import re
 import sys
-import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -20,75 +18,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from corpus_scoring import (  # noqa: E402
+    CORPUS,
+    MOST_NEGATIVES_DESTROYED,
+    TARGETS,
+    figures,
+    leaked,
+    own_of,
+    redacted_case,
+    table,
+)
 from helpers import make_app, office_message, submit  # noqa: E402
 
 from formserver import delivery  # noqa: E402
-from formserver.privacy.complaint import published_contacts  # noqa: E402
-from formserver.privacy.matching import for_matching  # noqa: E402
-from formserver.privacy.text import redact_text  # noqa: E402
 
-CORPUS = tomllib.loads((ROOT / "tests" / "data" / "redaction_corpus.toml").read_text("utf-8"))
-SITE = tomllib.loads((ROOT / "site.toml").read_text("utf-8"))
-KEEP = published_contacts(SITE)
-TARGETS = {"own": 0.98, "document": 0.97, "payment": 0.97, "phone": 0.97, "email": 0.97,
-           "address": 0.90, "handle": 0.90, "birth_date": 0.90, "plate": 0.90, "person": 0.85}
-MOST_NEGATIVES_DESTROYED = 0.05
 PARTS = ("dev", "held-out", "held-out-2", "held-out-3")
-
-
-def own_of(case, corpus=CORPUS) -> tuple[str, dict[str, str]]:
-    profile = corpus["own"][case["own"]]
-    return profile["region"], {kind: profile[kind] for kind in ("name", "unit", "phone", "email")}
-
-
-def normalised(text: str) -> str:
-    return re.sub(r"\s+", "", for_matching(text)).casefold()
-
-
-def leaked(identifier: str, redacted: str) -> bool:
-    """The identifier is still there as written (spaces and width aside), or a run of four of
-    its digits is."""
-    if normalised(identifier) in normalised(redacted):
-        return True
-    return any(run in redacted for run in re.findall(r"[0-9]{4,}", for_matching(identifier)))
-
-
-def redacted_case(case, corpus=CORPUS) -> str:
-    region, own = own_of(case, corpus)
-    return redact_text(case["text"], region=region, own=own, keep=KEEP)
-
-
-def figures(part: str, corpus=CORPUS
-            ) -> tuple[dict[str, tuple[int, int]], tuple[int, int], list[str]]:
-    """Per kind (found, total); negatives (destroyed, total); what was missed or destroyed."""
-    found, total, misses = Counter(), Counter(), []
-    destroyed = negatives = 0
-    for case in (case for case in corpus["case"] if case["part"] == part):
-        redacted = redacted_case(case, corpus)
-        for kind, identifier in case["find"]:
-            total[kind] += 1
-            if leaked(identifier, redacted):
-                misses.append(f"missed {kind}: {identifier!r} in {redacted[:60]!r}…")
-            else:
-                found[kind] += 1
-        for negative in case["keep"]:
-            negatives += 1
-            if negative not in redacted:
-                destroyed += 1
-                misses.append(f"destroyed: {negative!r} in {redacted!r}")
-    return {kind: (found[kind], total[kind]) for kind in total}, (destroyed, negatives), misses
-
-
-def table(part: str, corpus=CORPUS) -> str:
-    per_kind, (destroyed, negatives), _ = figures(part, corpus)
-    lines = ["| kind | found | recall | target |", "| --- | --- | --- | --- |"]
-    for kind in TARGETS:
-        if kind in per_kind:
-            hit, count = per_kind[kind]
-            lines.append(f"| {kind} | {hit}/{count} | {hit / count:.1%} | {TARGETS[kind]:.0%} |")
-    lines.append(f"| negatives destroyed | {destroyed}/{negatives} | {destroyed / negatives:.1%} "
-                 f"| ≤ {MOST_NEGATIVES_DESTROYED:.0%} |")
-    return "\n".join(lines)
 
 
 def test_the_corpus_is_large_enough_and_covers_every_kind_in_its_first_two_parts():

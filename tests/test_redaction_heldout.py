@@ -15,7 +15,8 @@ from __future__ import annotations
 import tomllib
 
 import pytest
-from test_redaction_corpus import ROOT, TARGETS, figures, table
+from corpus_scoring import TARGETS, figures, table
+from helpers import ROOT
 
 CORPUS = tomllib.loads((ROOT / "tests" / "data" / "heldout_2.toml").read_text("utf-8"))
 
