@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, render_template, request
 from jinja2 import BaseLoader, Environment
 
-from .workdays import written_date, written_time
+from .workdays import captured_time, written_date, written_time
 
 BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "build.py"
 EDITIONS = {"hant": {"lang": "zh-Hant", "prefix": ""},
@@ -113,7 +113,7 @@ def add_filters(environment: Environment) -> None:
     """What every template of the form server's may use: dates as people write them, and `ui`
     (the code's words; in Traditional as written)."""
     environment.filters.update(ui=lambda text: text, written_date=written_date,
-                               written_time=written_time)
+                               written_time=written_time, captured_time=captured_time)
 
 
 def init_app(app: Flask) -> None:

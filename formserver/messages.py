@@ -250,7 +250,7 @@ def compose(complaint: Complaint, config, case_url: str, listed: list[Listed]) -
         msg["X-Complaint-Case-URL"] = case_url
     msg["Auto-Submitted"] = "auto-generated"
     context = {"complaint": complaint, "files": listed, "case_url": case_url,
-               "site": config["SITE"], "staging_note": staging_note,
+               "site": config["SITE"], "region": config["REGION"], "staging_note": staging_note,
                "guidance": reminder(complaint.category, config["SITE"].get("base_url", ""))}
     msg.set_content(render("email/complaint.txt", **context))
     msg.add_alternative(render("email/complaint.html", **context), subtype="html")

@@ -3,7 +3,7 @@ weekends, make-up working days) for due dates."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -57,3 +57,18 @@ def written_date(value: date | datetime | str | None, with_time: bool = False) -
 
 def written_time(value: datetime | str | None) -> str:
     return written_date(value, with_time=True)
+
+
+def captured_time(value: str | None, region: str) -> str:
+    """A file's capture time (2024-03-15 14:30:00, or with " UTC") as people write it, in the
+    region's time: a photo's EXIF time has no zone and is the camera's own; a recording's is
+    UTC. Text that is not such a time is given back as it is."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.removesuffix(" UTC"))
+    except ValueError:
+        return value
+    if value.endswith(" UTC"):
+        moment = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(TIMEZONES[region]))
+    return written_time(moment)

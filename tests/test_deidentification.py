@@ -125,6 +125,8 @@ def test_without_anonymize_details_arrive_intact_and_only_gps_is_gone(app, clien
     text = every_text_of(office)
     for value in ("陳大文", "第3座 12樓 B室", "9123 4567", "chan.taiman@example.com"):
         assert value in text
+    # When it was taken, as the clerk writes a date (the camera's own time: EXIF has no zone).
+    assert "拍攝時間 2024年3月15日（星期五） 14:30" in office.get_body(("plain",)).get_content()
     [photo] = [p.get_content() for p in office.iter_attachments()
                if p.get_filename() == "evidence-1.jpg"]
     with Image.open(io.BytesIO(photo)) as image:
