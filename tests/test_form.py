@@ -295,12 +295,16 @@ def test_a_post_without_a_csrf_token_is_refused(client, smtp_server):
     assert smtp_server.handler.messages == []
 
 
-def test_an_expired_csrf_token_reshows_the_form_with_every_answer_kept(app, client):
-    data = {**VALID_COMPLAINT, **hidden_fields(client), "csrf_token": "expired.token.value"}
-    response = client.post("/complaint", data=data)
+@pytest.mark.parametrize(("prefix", "notice"), [("", "表格已逾時，投訴尚未提交"),
+                                              ("/zh-hans", "表格已逾时，投诉尚未提交")])
+def test_an_expired_csrf_token_reshows_the_form_with_every_answer_kept(app, client, prefix,
+                                                                      notice):
+    data = {**VALID_COMPLAINT, **hidden_fields(client, f"{prefix}/complaint"),
+            "csrf_token": "expired.token.value"}
+    response = client.post(f"{prefix}/complaint", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "表格已逾時，投訴尚未提交" in html
+    assert notice in html
     assert VALID_COMPLAINT["description"] in html and 'value="陳大文"' in html
     assert re.search(r'name="csrf_token" type="hidden" value="[^"]+"', html)
 

@@ -326,12 +326,13 @@ def complaint_sent():
 @bp.errorhandler(CSRFError)
 def csrf_failed(error):
     """An expired form keeps every answer: a resident may have spent an hour writing."""
-    if request.method == "POST" and request.path == "/complaint":
+    view = (request.endpoint or "").rsplit(".", 1)[-1]  # in either edition's blueprint
+    if request.method == "POST" and view == "complaint_form":
         form = ComplaintForm(formdata=request.form)
         start = form_start(form)  # a fresh start, in this session: the answers took time
         form.form_started.data = started_token(start.draft if start else "")
         return form_page(form, 400, notice="csrf-expired")
-    if request.method == "POST" and request.path == "/complaint/send":
+    if request.method == "POST" and view == "complaint_send":
         if request.form.get("draft", session.get("draft")) != session.get("draft"):
             return changed_page()  # a new complaint (a new session) since this tab's review
         return redirect(url_for(".complaint_review"), 303)  # a fresh token; the draft says the rest
