@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .editions import SIMPLIFIED_PREFIX
+
 # No inline script or style anywhere: the templates use only the external stylesheet and script.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -35,6 +37,7 @@ def init_app(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security",
                                         "max-age=63072000; includeSubDomains")
-        if request.path.startswith(("/complaint", "/follow-up")):
+        # The resident's answers, in either edition: never kept by a browser or a proxy.
+        if request.path.removeprefix(SIMPLIFIED_PREFIX).startswith(("/complaint", "/follow-up")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

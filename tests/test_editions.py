@@ -186,3 +186,13 @@ def test_files_are_described_and_refused_in_simplified(client, tmp_path):
     html = refused.get_data(as_text=True)
     assert "clip.mp4" in html
     assert_simplified(html, allowed=answers)
+
+
+@pytest.mark.parametrize("prefix", ["", PREFIX])
+def test_the_residents_answers_are_never_cached_in_either_edition(client, prefix):
+    """The review page shows the name, unit, phone and email: no browser or proxy keeps it."""
+    assert post_form(client, prefix=prefix).status_code == 303
+    for path in ("/complaint", "/complaint/review", "/follow-up"):
+        response = client.get(f"{prefix}{path}")
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "no-store", path
