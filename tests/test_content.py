@@ -436,3 +436,15 @@ def test_the_simplified_edition_has_none_of_the_wrong_conversions(region_sites, 
     assert (region_sites[code] / "zh-hans" / "404.html").is_file()
     not_found = (region_sites[code] / "zh-hans" / "404.html").read_text("utf-8")
     assert not [word for word in WRONG_SIMPLIFIED if word in not_found]
+
+
+@pytest.mark.parametrize("code", REGIONS)
+def test_the_emergency_notice_reads_as_one_list_of_numbers(region_sites, code):
+    """The heading said 「先致電 110／ 119」, the sentence 「110（報警）或 119（火警）或 120」."""
+    numbers = [preset(code)["bodies"][key]["phone"] for key in preset(code)["emergency"]]
+    html = (region_sites[code] / "index.html").read_text("utf-8")
+    heading = re.search(r'<h2 id="emergency-title">(.*?)</h2>', html, re.S)[1]
+    assert heading == "緊急情況：先致電 " + "／".join(numbers)
+    sentence = plain(re.sub(r"<[^>]+>", "", re.search(r"先打(.*?)</strong>", html, re.S)[1]))
+    assert sentence.count("或") == (len(numbers) > 1), sentence
+    assert sentence.count("、") >= len(numbers) - 2, sentence
