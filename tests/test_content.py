@@ -38,7 +38,8 @@ GARBLED = {
 WORDS = {
     "復雜": "複雜",
     "采取": "採取",
-    "心里": "心裡",
+    "心里": "心裏",  # 裏, not 裡: the Hong Kong standard (the site's own text writes 裏 too)
+    "隨著": "隨着",  # 着 for the particle, as Hong Kong writes it (hk2s keeps 著 as 著)
     "沖突": "衝突",
     "規范": "規範",
     "關系": "關係",
@@ -448,3 +449,17 @@ def test_the_emergency_notice_reads_as_one_list_of_numbers(region_sites, code):
     sentence = plain(re.sub(r"<[^>]+>", "", re.search(r"先打(.*?)</strong>", html, re.S)[1]))
     assert sentence.count("或") == (len(numbers) > 1), sentence
     assert sentence.count("、") >= len(numbers) - 2, sentence
+
+
+# Hong Kong words that hk2s leaves as they are, which a mainland reader reads otherwise or not at
+# all (纪录 is a record set; 剔选 picks out to remove), each with the word the page means.
+HONG_KONG_WORDS = {"纪录": "记录", "列印": "打印", "剔选": "勾选", "透过": "通过", "带备": "带上",
+                   "核数": "审计", "上落": "上下楼", "入禀": "起诉", "随著": "随着"}
+
+
+@pytest.mark.parametrize("code", REGIONS)
+def test_the_simplified_edition_says_what_a_mainland_reader_says(region_sites, code):
+    for url in built_urls(region_sites[code], simplified=True):
+        text = "".join(built_page(region_sites[code], url).parts)
+        left = {word: HONG_KONG_WORDS[word] for word in HONG_KONG_WORDS if word in text}
+        assert left == {}, f"{code} {url}: write these as"

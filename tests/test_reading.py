@@ -74,3 +74,20 @@ def test_a_real_email_address_stays_a_link(site_build, fixture_site, build_fixtu
     footer = (build_fixture() / "index.html").read_text("utf-8").split("<footer", 1)[1]
     assert '<span class="placeholder">〔示例〕office@estate.test</span>' in footer
     assert "mailto:〔示例〕" not in footer and "mailto:office@" not in footer
+
+
+# --- one Hong Kong standard in the Traditional text ------------------------------------------
+
+# Forms Hong Kong writes otherwise (Taiwan's 裡 and 著, the conversion's 復); the site had both
+# 手機裡 and PDF 裏.
+OTHER_FORMS = {"裡": "裏", "隨著": "隨着", "帶著": "帶着", "復查": "複查", "答復": "答覆",
+               "回復": "回覆"}
+
+
+def test_the_traditional_pages_keep_to_one_hong_kong_standard(built_site):
+    for page in pages(built_site):
+        if "zh-hans" in page.relative_to(built_site).parts:
+            continue
+        text = text_of(page.read_text("utf-8"))
+        left = {form: OTHER_FORMS[form] for form in OTHER_FORMS if form in text}
+        assert left == {}, f"{page.relative_to(built_site)}: write these as"
