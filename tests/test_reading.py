@@ -91,3 +91,18 @@ def test_the_traditional_pages_keep_to_one_hong_kong_standard(built_site):
         text = text_of(page.read_text("utf-8"))
         left = {form: OTHER_FORMS[form] for form in OTHER_FORMS if form in text}
         assert left == {}, f"{page.relative_to(built_site)}: write these as"
+
+
+def test_every_page_that_says_what_de_identification_hides_says_it_in_the_one_wording(
+        built_site):
+    """注意事項 had its own account: the name and unit 'masked' (they are not sent at all), only
+    a photo's capture data removed (every file's metadata is)."""
+    wording = load_build_module().read_config(ROOT / "site.toml")["wording"]
+    for url in ("precautions", "privacy", "staff/de-identified"):
+        text = text_of(main_of((built_site / url / "index.html").read_text("utf-8")))
+        assert wording["deidentification"] in text, url
+        if not url.startswith("staff"):
+            assert wording["deidentification_contact"] in text, url
+    for page in pages(built_site):
+        if "zh-hans" not in page.relative_to(built_site).parts:
+            assert "會被遮蓋" not in page.read_text("utf-8"), page
