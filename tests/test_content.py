@@ -463,3 +463,14 @@ def test_the_simplified_edition_says_what_a_mainland_reader_says(region_sites, c
         text = "".join(built_page(region_sites[code], url).parts)
         left = {word: HONG_KONG_WORDS[word] for word in HONG_KONG_WORDS if word in text}
         assert left == {}, f"{code} {url}: write these as"
+
+
+@pytest.mark.parametrize("code", REGIONS)
+def test_the_channels_speak_of_lifts_as_the_regions_residents_do(region_sites, code):
+    """Taiwan's and the mainland's channels were headed 升降機及其他設備安全 (Hong Kong's word)."""
+    region = preset(code)
+    assert region["words"]["lift"] in region["channels"]["lifts"]["title"]
+    other = {"升降機", "電梯"} - {region["words"]["lift"]}
+    text = plain("".join(built_page(region_sites[code], "channels").parts))
+    text = text[text.index("按問題找"):]
+    assert [word for word in other if word in text] == [], code
