@@ -339,7 +339,8 @@ ONLY_IN = {
            "小額錢債審裁處", "業主立案法團"),
 }
 WRONG_SIMPLIFIED = ("数据", "查找", "进程", "交互", "创建")  # for 資料, 查詢, 程序, 互動, 建立
-PROBLEM_PAGES = ("guides/water-seepage", "guides/lift-breakdowns", "guides/fee-dispute")
+PROBLEM_PAGES = ("guides/water-seepage", "guides/lift-breakdowns", "guides/fee-dispute",
+                 "guides/noise")
 
 
 def preset(code: str) -> dict:
@@ -407,7 +408,9 @@ def test_the_channels_page_and_each_guide_list_the_regions_channels_by_problem(r
             name = plain(region["bodies"][entry["id"]]["name"])
             assert name in text[start:end], f"{code}: {name} under {channel['title']}"
             assert plain(entry["when"]) in text[start:end]
-    for url, problem in zip(PROBLEM_PAGES, ("water-seepage", "lifts", "fees"), strict=True):
+    guides = [*PROBLEM_PAGES, "guides/staff-conduct"]
+    problems = ("water-seepage", "lifts", "fees", "noise", "building-management")
+    for url, problem in zip(guides, problems, strict=True):
         guide = plain("".join(built_page(region_sites[code], url).parts))
         for entry in region["channels"][problem]["bodies"]:
             assert plain(region["bodies"][entry["id"]]["name"]) in guide, (code, url, entry["id"])

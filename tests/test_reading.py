@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from helpers import FIXTURE_CONFIG, ROOT, load_build_module
 
 
@@ -106,3 +107,24 @@ def test_every_page_that_says_what_de_identification_hides_says_it_in_the_one_wo
     for page in pages(built_site):
         if "zh-hans" not in page.relative_to(built_site).parts:
             assert "會被遮蓋" not in page.read_text("utf-8"), page
+
+
+# --- finding one's problem --------------------------------------------------------------------
+
+# What an elderly resident comes with, and words its guide's title must have.
+PROBLEMS = {"樓上滲水": ("滲水",), "升降機壞了": ("升降機",), "管理費有爭議": ("管理費",),
+            "保安員無禮": ("保安", "態度"), "深夜噪音": ("噪音", "夜間")}
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+def test_from_the_home_page_a_resident_reaches_a_guide_for_their_problem(built_site, problem):
+    """There was no word on a rude guard or on noise at night anywhere a resident would read."""
+    home = main_of((built_site / "index.html").read_text("utf-8"))
+    links = dict((text_of(title), href) for href, title in
+                 re.findall(r'<a [^>]*href="(guides/[^"#]+)"[^>]*>(.*?)</a>', home))
+    found = [href for title, href in links.items()
+             if all(word in title for word in PROBLEMS[problem])]
+    assert found, f"{problem}: no guide on the home page among {sorted(links)}"
+    guide = main_of((built_site / found[0] / "index.html").read_text("utf-8"))
+    for section in ("每一步等多久", "可以找誰", "不要這樣做"):
+        assert section in guide, (problem, section)
