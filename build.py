@@ -56,7 +56,8 @@ EDITIONS = {  # edition key -> (html lang, url prefix)
     "hans": ("zh-Hans", SIMPLIFIED_PREFIX),
 }
 PLACEHOLDERS = ("〔示例〕", "〔待核實〕")  # an example to replace; a fact not yet verified
-PROBLEMS = ("building-management", "water-seepage", "lifts", "fees", "consumer", "emergency")
+PROBLEMS = ("building-management", "water-seepage", "lifts", "fees", "consumer", "noise",
+            "emergency")
 SOURCE_LABEL = "原文"  # the visible label of a block of the source author's text
 # Text inside an element marked lang="zh-Hant" (the language switch) is never converted.
 KEEP_TRADITIONAL = re.compile(r'(<(\w+)[^>]*\slang="zh-Hant"[^>]*>.*?</\2>)', re.S)

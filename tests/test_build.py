@@ -519,7 +519,8 @@ def test_the_shared_layout_and_its_partials_use_only_the_documented_context(site
     partials = sorted(p.name for p in (ROOT / "templates").glob("_*.html"))
     for name in ["base.html", *partials]:
         used = meta.find_undeclared_variables(env.parse(env.loader.get_source(env, name)[0]))
-        allowed = LAYOUT_CONTEXT | {"number", "problems", "level"}  # a partial's own inputs
+        # a partial's own inputs
+        allowed = LAYOUT_CONTEXT | {"number", "address", "problems", "level"}
         assert used <= allowed, f"{name} uses {sorted(used - allowed)}"
         if name != "base.html":
             assert f"`{name}`" in CONTRACT_DOC, f"document {name} in docs/site-contract.md"

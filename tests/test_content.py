@@ -38,7 +38,8 @@ GARBLED = {
 WORDS = {
     "復雜": "複雜",
     "采取": "採取",
-    "心里": "心裡",
+    "心里": "心裏",  # 裏, not 裡: the Hong Kong standard (the site's own text writes 裏 too)
+    "隨著": "隨着",  # 着 for the particle, as Hong Kong writes it (hk2s keeps 著 as 著)
     "沖突": "衝突",
     "規范": "規範",
     "關系": "關係",
@@ -338,7 +339,8 @@ ONLY_IN = {
            "小額錢債審裁處", "業主立案法團"),
 }
 WRONG_SIMPLIFIED = ("数据", "查找", "进程", "交互", "创建")  # for 資料, 查詢, 程序, 互動, 建立
-PROBLEM_PAGES = ("guides/water-seepage", "guides/lift-breakdowns", "guides/fee-dispute")
+PROBLEM_PAGES = ("guides/water-seepage", "guides/lift-breakdowns", "guides/fee-dispute",
+                 "guides/noise")
 
 
 def preset(code: str) -> dict:
@@ -406,7 +408,9 @@ def test_the_channels_page_and_each_guide_list_the_regions_channels_by_problem(r
             name = plain(region["bodies"][entry["id"]]["name"])
             assert name in text[start:end], f"{code}: {name} under {channel['title']}"
             assert plain(entry["when"]) in text[start:end]
-    for url, problem in zip(PROBLEM_PAGES, ("water-seepage", "lifts", "fees"), strict=True):
+    guides = [*PROBLEM_PAGES, "guides/staff-conduct"]
+    problems = ("water-seepage", "lifts", "fees", "noise", "building-management")
+    for url, problem in zip(guides, problems, strict=True):
         guide = plain("".join(built_page(region_sites[code], url).parts))
         for entry in region["channels"][problem]["bodies"]:
             assert plain(region["bodies"][entry["id"]]["name"]) in guide, (code, url, entry["id"])
@@ -436,3 +440,40 @@ def test_the_simplified_edition_has_none_of_the_wrong_conversions(region_sites, 
     assert (region_sites[code] / "zh-hans" / "404.html").is_file()
     not_found = (region_sites[code] / "zh-hans" / "404.html").read_text("utf-8")
     assert not [word for word in WRONG_SIMPLIFIED if word in not_found]
+
+
+@pytest.mark.parametrize("code", REGIONS)
+def test_the_emergency_notice_reads_as_one_list_of_numbers(region_sites, code):
+    """The heading said 「先致電 110／ 119」, the sentence 「110（報警）或 119（火警）或 120」."""
+    numbers = [preset(code)["bodies"][key]["phone"] for key in preset(code)["emergency"]]
+    html = (region_sites[code] / "index.html").read_text("utf-8")
+    heading = re.search(r'<h2 id="emergency-title">(.*?)</h2>', html, re.S)[1]
+    assert heading == "緊急情況：先致電 " + "／".join(numbers)
+    sentence = plain(re.sub(r"<[^>]+>", "", re.search(r"先打(.*?)</strong>", html, re.S)[1]))
+    assert sentence.count("或") == (len(numbers) > 1), sentence
+    assert sentence.count("、") >= len(numbers) - 2, sentence
+
+
+# Hong Kong words that hk2s leaves as they are, which a mainland reader reads otherwise or not at
+# all (纪录 is a record set; 剔选 picks out to remove), each with the word the page means.
+HONG_KONG_WORDS = {"纪录": "记录", "列印": "打印", "剔选": "勾选", "透过": "通过", "带备": "带上",
+                   "核数": "审计", "上落": "上下楼", "入禀": "起诉", "随著": "随着"}
+
+
+@pytest.mark.parametrize("code", REGIONS)
+def test_the_simplified_edition_says_what_a_mainland_reader_says(region_sites, code):
+    for url in built_urls(region_sites[code], simplified=True):
+        text = "".join(built_page(region_sites[code], url).parts)
+        left = {word: HONG_KONG_WORDS[word] for word in HONG_KONG_WORDS if word in text}
+        assert left == {}, f"{code} {url}: write these as"
+
+
+@pytest.mark.parametrize("code", REGIONS)
+def test_the_channels_speak_of_lifts_as_the_regions_residents_do(region_sites, code):
+    """Taiwan's and the mainland's channels were headed 升降機及其他設備安全 (Hong Kong's word)."""
+    region = preset(code)
+    assert region["words"]["lift"] in region["channels"]["lifts"]["title"]
+    other = {"升降機", "電梯"} - {region["words"]["lift"]}
+    text = plain("".join(built_page(region_sites[code], "channels").parts))
+    text = text[text.index("按問題找"):]
+    assert [word for word in other if word in text] == [], code
