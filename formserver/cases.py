@@ -150,7 +150,7 @@ def next_status(case: Case, step: str) -> str:
         return "closed"
     if not case.is_open:
         raise NotAllowed(f"這個個案{case.status_label}，不能再作這項操作。"
-                         "如投訴人要求復查，個案會重開。")
+                         "如投訴人要求複查，個案會重開。")
     if step == "acknowledge":
         if case.status in ("acknowledged", "in_progress"):
             raise NotAllowed("這個個案已經受理。")

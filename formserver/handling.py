@@ -138,7 +138,7 @@ def prepare_follow_up(reference: str, access_code: str, details: str, now: datet
 
 def reopen(follow_up: FollowUp, number: int, reason: str, now: datetime, config) -> None:
     """After the follow-up is spooled: the case reopens (已重開) with a new due date, and
-    remembers the follow-up's link. A 復查 of a resolved case records "not solved"."""
+    remembers the follow-up's link. A 複查 of a resolved case records "not solved"."""
     reference = follow_up.case.reference
     try:
         with store(config) as db, cases.transaction(db):

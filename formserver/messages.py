@@ -292,7 +292,7 @@ def build_acknowledgement(complaint: Complaint, to: str, config,
 def build_follow_up(reference: str, number: int, reason: str, details: str, now: datetime,
                     name: str, config, *, anonymized: bool = False,
                     case_url: str = "") -> EmailMessage:
-    """A follow-up (復查與監督) to the office and the committee, in the original's thread.
+    """A follow-up (複查與監督) to the office and the committee, in the original's thread.
     A follow-up to a de-identified complaint is marked so (its details already redacted)."""
     to, cc = routed("office", "", config), routed("committee", "", config)
     msg = EmailMessage(policy=policy.SMTP)

@@ -30,7 +30,7 @@ EVENTS = {  # kind -> what happened, in the resident's words ({who}: the office 
     "replied_directly": "{who}已直接回覆投訴人（電話或信件）",
     "resolved": "{who}記錄為已解決",
     "satisfied": "投訴人確認問題已解決，個案結束",
-    "not_satisfied": "投訴人表示問題未解決，要求復查",
+    "not_satisfied": "投訴人表示問題未解決，要求複查",
     "follow_up": "投訴人提交跟進，個案重開",
     "reminder": "已過首次回覆限期，系統提醒{who}",
     "escalation": "逾期未處理，系統通知業主委員會",

@@ -18,7 +18,7 @@ CATEGORIES = {
 }
 FOLLOW_UP_REASONS = {
     "no_reply": "到期仍未收到回覆",
-    "not_satisfied": "對處理結果不滿意，要求復查",
+    "not_satisfied": "對處理結果不滿意，要求複查",
     "more_information": "補充資料",
 }
 LIMITS = {  # field -> most characters accepted

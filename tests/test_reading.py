@@ -128,3 +128,14 @@ def test_from_the_home_page_a_resident_reaches_a_guide_for_their_problem(built_s
     guide = main_of((built_site / found[0] / "index.html").read_text("utf-8"))
     for section in ("每一步等多久", "可以找誰", "不要這樣做"):
         assert section in guide, (problem, section)
+
+
+def test_the_form_servers_words_keep_to_the_same_standard():
+    """Its pages, emails and the words its code shows (the site's pages are read above)."""
+    sources = [*(ROOT / "formserver" / "templates").rglob("*.html"),
+               *(ROOT / "formserver" / "templates").rglob("*.txt"),
+               *(ROOT / "formserver").rglob("*.py")]
+    left = {str(path.relative_to(ROOT)): [form for form in OTHER_FORMS
+                                          if form in path.read_text("utf-8")]
+            for path in sources}
+    assert {path: forms for path, forms in left.items() if forms} == {}

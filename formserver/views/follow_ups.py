@@ -1,4 +1,4 @@
-"""復查與監督: a follow-up goes to the office and the committee, in the original's thread."""
+"""複查與監督: a follow-up goes to the office and the committee, in the original's thread."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def follow_up_page(form: FollowUpForm, status: int = 200):
 
 @bp.route("/follow-up", methods=["GET", "POST"])
 def follow_up():
-    """復查與監督: a follow-up goes to the office and the committee, in the original's thread."""
+    """複查與監督: a follow-up goes to the office and the committee, in the original's thread."""
     config = current_app.config
     form = FollowUpForm()
     if request.method != "POST":  # GET, and HEAD like GET

@@ -26,7 +26,7 @@ from ..workdays import local_now
 bp = Blueprint("status", __name__)
 init_private(bp, "查詢系統暫時無法讀取個案資料。請稍後再試，或致電管理處，提供投訴編號。")
 
-REVIEW_START = "處理結果未能解決問題，要求復查："
+REVIEW_START = "處理結果未能解決問題，要求複查："
 
 
 def status_form_page(form: StatusForm, status: int = 200):
@@ -89,7 +89,7 @@ def follow_up():
 
 @bp.route("/status/answer", methods=["GET", "POST"])
 def answer():
-    """問題是否已解決？ "No" is the 復查 follow-up, filled in; "yes", once confirmed, closes
+    """問題是否已解決？ "No" is the 複查 follow-up, filled in; "yes", once confirmed, closes
     the case. A GET changes nothing (mail scanners open links)."""
     case = granted_case()
     answer = request.values.get("answer")
