@@ -86,6 +86,13 @@ def answer_urls(reference: str, config, edition: str = "hant") -> dict[str, str]
     return {"yes": base + "yes", "no": base + "no"}
 
 
+def already_done(case: cases.Case, action: str, message: str, handled_by: str) -> bool:
+    """Whether the case already holds this very action (a second click, a replayed form),
+    as opposed to a case another step changed meanwhile."""
+    return any(event.kind == ACTION_EVENTS[action] and event.message == message
+               and event.handled_by == handled_by for event in case.events)
+
+
 def act(case: cases.Case, action: str, message: str, handled_by: str, now: datetime,
         config) -> cases.Event:
     """The office's action on the case as it was shown. A reply goes to the resident, a

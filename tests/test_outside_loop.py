@@ -1,0 +1,158 @@
+"""The loop attacked from outside: clerks who press at the same moment, a resident who types
+the reference as a phone's keyboard gives it, and what a careless or hostile caller sends to
+the case and status pages. Each case here was written against the running app, not its code."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from helpers import (
+    VALID_COMPLAINT,
+    Browser,
+    gunicorn_service,
+    hidden_inputs,
+    make_app,
+    send_form_fields,
+    together,
+)
+from loop_helpers import (
+    ask,
+    case_path,
+    confirmation,
+    csrf,
+    deliver,
+    follow_up,
+    step_of,
+    to,
+    token_of,
+)
+
+from formserver import cases
+
+OFFICE, RESIDENT = "office@estate.test", VALID_COMPLAINT["email"]
+
+
+@pytest.fixture
+def office(app, client, smtp_server):
+    """(the case page's path, the reference, the access code): a delivered complaint."""
+    reference, code = confirmation(client)
+    [message] = to(deliver(app, smtp_server), OFFICE)
+    return case_path(message), reference, code
+
+
+def case_of(app, reference: str) -> cases.Case:
+    with cases.store(Path(app.config["CASE_DB"])) as db:
+        return cases.load(db, reference)
+
+
+def confirm(client, path: str, page: str):
+    """Press the confirmation page's button."""
+    return client.post("/case/confirm", data={"csrf_token": csrf(page), "token": token_of(path),
+                                              "step": step_of(page)})
+
+
+def relays(app, smtp_server) -> list[str]:
+    """The office's replies relayed to the resident so far, by their text."""
+    return [m.get_body(("plain",)).get_content() for m in to(deliver(app, smtp_server), RESIDENT)
+            if str(m["Subject"]).startswith("回覆")]
+
+
+# --- a case that changed while the clerk was confirming ---------------------------------------
+
+def test_a_reply_confirmed_after_the_resident_followed_up_is_asked_again_not_lost(
+        app, client, office, smtp_server):
+    path, reference, code = office
+    reply = "陳先生您好：維修公司明早九時到場檢查。"
+    page = ask(client, path, "reply", reply).get_data(as_text=True)
+    assert follow_up(client, reference, code).status_code == 303  # meanwhile, the resident
+
+    again = confirm(client, path, page)
+    assert again.status_code == 409
+    shown = again.get_data(as_text=True)
+    assert reply in shown and "投訴人提交跟進" in shown  # the clerk's words and what changed
+    assert not case_of(app, reference).has("replied")
+
+    assert confirm(client, path, shown).status_code == 303
+    assert [e.message for e in case_of(app, reference).events if e.kind == "replied"] == [reply]
+    assert [text for text in relays(app, smtp_server) if reply in text] != []
+
+
+# --- clerks pressing at the same moment, under gunicorn with several workers --------------------
+
+@pytest.fixture
+def served(tmp_path, smtp_server, built_site):
+    """gunicorn with four workers, and an app on the same instance folder that delivers."""
+    service = gunicorn_service(tmp_path, smtp_server, built_site, 4,
+                               SUBMISSION_RATE_LIMIT="1000/hour").start()
+    deliverer = make_app(tmp_path, smtp_server, built_site, SECRET_KEY="process-test-secret")
+    yield service, deliverer
+    service.stop()
+
+
+def complaint_through(port: int, app, smtp_server) -> tuple[str, str]:
+    """A complaint sent through the server: its reference and the office's case path."""
+    resident = Browser(port)
+    form = resident.request("GET", "/complaint")[2]
+    assert resident.post("/complaint", {**VALID_COMPLAINT, **hidden_inputs(form)})[0] == 303
+    fields = send_form_fields(resident.request("GET", "/complaint/review")[2])
+    assert resident.post("/complaint/send", fields)[0] == 303
+    sent = resident.request("GET", "/complaint/sent")[2]
+    reference = re.search(r'id="reference">([^<]+)<', sent).group(1)
+    [message] = [m for m in to(deliver(app, smtp_server), OFFICE) if reference in m["Subject"]]
+    return reference, case_path(message)
+
+
+def at_confirmation(port: int, path: str, action: str, message: str = "") -> tuple:
+    """A clerk's browser at the confirmation page of an action: (browser, its fields)."""
+    clerk = Browser(port)
+    status, _, page = clerk.request("GET", path)
+    assert status == 200, page[:300]
+    status, _, page = clerk.post("/case", {"csrf_token": csrf(page), "token": token_of(path),
+                                           "action": action, "message": message})
+    assert status == 200, page[:600]
+    return clerk, {"csrf_token": csrf(page), "token": token_of(path), "step": step_of(page)}
+
+
+def press_together(clerks: list[tuple]) -> list[tuple[int, str]]:
+    """Every clerk presses "confirm" at the same moment: (status, page) of each."""
+    def press(number, barrier):
+        clerk, fields = clerks[number]
+        status, _, page = clerk.post("/case/confirm", fields, hold=barrier)
+        return status, page
+    return together(len(clerks), press)
+
+
+@pytest.mark.slow
+def test_clerks_pressing_at_once_record_one_acknowledgement_and_keep_every_reply(
+        served, smtp_server):
+    service, app = served
+    reference, path = complaint_through(service.port, app, smtp_server)
+
+    acknowledged = press_together([at_confirmation(service.port, path, "acknowledge")
+                                   for _ in range(4)])
+    assert Counter(status for status, _ in acknowledged) == Counter({303: 1, 409: 3}), (
+        acknowledged, service.output())
+    assert [e.kind for e in case_of(app, reference).events].count("acknowledged") == 1
+
+    replies = [f"第{number}位同事的回覆：已安排技工。" for number in range(3)]
+    clerks = [at_confirmation(service.port, path, "reply", reply) for reply in replies]
+    results = press_together(clerks)
+    assert Counter(status for status, _ in results) == Counter({303: 1, 409: 2}), results
+    for (clerk, fields), (status, page) in zip(clerks, results, strict=True):
+        if status == 409:  # asked again, with the words kept: confirmed, it is recorded
+            assert replies[clerks.index((clerk, fields))] in page
+            again = {**fields, "csrf_token": csrf(page), "step": step_of(page)}
+            status, _, page = clerk.post("/case/confirm", again)
+            if status == 409:  # the other clerk's second press came first
+                again = {**fields, "csrf_token": csrf(page), "step": step_of(page)}
+                status = clerk.post("/case/confirm", again)[0]
+            assert status == 303, page[:600]
+    recorded = [e.message for e in case_of(app, reference).events if e.kind == "replied"]
+    assert sorted(recorded) == sorted(replies)
+    relayed = relays(app, smtp_server)
+    assert sorted(reply for reply in replies for text in relayed if reply in text) == sorted(
+        replies)
+    assert "Traceback" not in service.output(last=10**6)
