@@ -25,6 +25,7 @@ from loop_helpers import (
     csrf,
     deliver,
     follow_up,
+    look_up,
     step_of,
     to,
     token_of,
@@ -156,3 +157,35 @@ def test_clerks_pressing_at_once_record_one_acknowledgement_and_keep_every_reply
     assert sorted(reply for reply in replies for text in relayed if reply in text) == sorted(
         replies)
     assert "Traceback" not in service.output(last=10**6)
+
+
+# --- what a resident types ------------------------------------------------------------------------
+
+def full_width(text: str) -> str:
+    """As a phone's Chinese keyboard in full-width mode types it: ２０２６…－Ｋ７Ｑ."""
+    return text.translate({code: code + 0xFEE0 for code in range(0x21, 0x7F)})
+
+
+def typed_as_people_do(reference: str) -> list[str]:
+    return [full_width(reference), reference.replace("-", " "), reference.replace("-", ""),
+            f" {reference.lower()} ", full_width(reference.replace("-", " "))]
+
+
+def test_the_reference_is_found_however_a_phone_keyboard_typed_it(app, client, office):
+    path, reference, code = office
+    for typed in typed_as_people_do(reference):
+        response = look_up(client, typed, full_width(code))
+        assert response.status_code == 200, (typed, response.get_data(as_text=True)[-1500:])
+        assert f"投訴 {reference} 的處理進度" in response.get_data(as_text=True)
+    wrong = look_up(client, full_width(reference), code[:-1] + ("2" if code[-1] != "2" else "3"))
+    assert wrong.status_code == 422 and "查詢碼不正確" in wrong.get_data(as_text=True)
+
+
+def test_a_follow_up_is_accepted_with_the_reference_typed_in_full_width(
+        app, client, office, smtp_server):
+    path, reference, code = office
+    response = follow_up(client, full_width(reference), code)
+    assert response.status_code == 303, response.get_data(as_text=True)[-1500:]
+    assert case_of(app, reference).status == "reopened"
+    [message] = [m for m in to(deliver(app, smtp_server), OFFICE) if "跟進" in m["Subject"]]
+    assert reference in message["Subject"]
