@@ -189,3 +189,28 @@ def test_a_follow_up_is_accepted_with_the_reference_typed_in_full_width(
     assert case_of(app, reference).status == "reopened"
     [message] = [m for m in to(deliver(app, smtp_server), OFFICE) if "跟進" in m["Subject"]]
     assert reference in message["Subject"]
+
+
+# --- a broken case store ----------------------------------------------------------------------------
+
+def test_a_complaint_sent_while_the_case_store_was_broken_gets_its_case_once_it_is_mended(
+        app, client, smtp_server):
+    store = Path(app.config["CASE_DB"])
+    store.write_bytes(b"not a database " * 200)
+    reference, code = confirmation(client, anonymize="y")
+    [office] = to(deliver(app, smtp_server), OFFICE)  # delivered while the store is broken
+    assert look_up(client, reference, code).status_code == 503
+    assert client.get(case_path(office)).status_code == 503
+
+    store.unlink()  # the maintainer moves the broken file away
+    deliver(app, smtp_server)
+    status = look_up(client, reference, code)
+    assert status.status_code == 200, status.get_data(as_text=True)[-800:]
+    assert f"投訴 {reference} 的處理進度" in status.get_data(as_text=True)
+    page = client.get(case_path(office))  # the link in the email the office already has
+    assert page.status_code == 200 and reference in page.get_data(as_text=True)
+    case = case_of(app, reference)
+    assert case.anonymized and case.has_email and case.status == "submitted"
+    assert follow_up(client, reference, code).status_code == 303
+    deliver(app, smtp_server)  # a second round opens nothing twice
+    assert [e.kind for e in case_of(app, reference).events].count("submitted") == 1
