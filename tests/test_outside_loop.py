@@ -5,8 +5,10 @@ the case and status pages. Each case here was written against the running app, n
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from helpers import (
@@ -31,7 +33,7 @@ from loop_helpers import (
     token_of,
 )
 
-from formserver import cases
+from formserver import access, cases
 
 OFFICE, RESIDENT = "office@estate.test", VALID_COMPLAINT["email"]
 
@@ -214,3 +216,30 @@ def test_a_complaint_sent_while_the_case_store_was_broken_gets_its_case_once_it_
     assert follow_up(client, reference, code).status_code == 303
     deliver(app, smtp_server)  # a second round opens nothing twice
     assert [e.kind for e in case_of(app, reference).events].count("submitted") == 1
+
+
+# --- the resident's links ---------------------------------------------------------------------------
+
+def old_grant(app, reference: str, days: int) -> str:
+    """The token a satisfaction email sent `days` ago carries (the clock of its signing moved
+    back: itsdangerous reads time.time)."""
+    with patch("time.time", return_value=time.time() - days * 86400):
+        return access.grant(reference, app.config["SECRET_KEY"])
+
+
+@pytest.mark.parametrize("prefix", ["", "/zh-hans"])
+def test_an_expired_link_in_the_residents_email_says_what_to_do_in_the_pages_script(
+        app, client, office, prefix):
+    path, reference, _ = office
+    late = old_grant(app, reference, app.config["CASE_LINK_DAYS"] + 1)
+    assert client.get(f"/status/answer?token={old_grant(app, reference, 1)}&answer=no"
+                      ).status_code == 200
+    for url in (f"{prefix}/status/answer?token={late}&answer=yes",
+                f"{prefix}/status/follow-up?token={late}",
+                f"{prefix}/status/answer?token=forged&answer=no"):
+        response = client.get(url)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 404
+        said = "查詢碼" if not prefix else "查询码"
+        assert said in page and f'href="{prefix}/status"' in page, page[-1500:]
+        assert reference not in page
