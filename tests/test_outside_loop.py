@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from unittest.mock import patch
 
@@ -21,11 +23,13 @@ from helpers import (
     together,
 )
 from loop_helpers import (
+    act,
     ask,
     case_path,
     confirmation,
     csrf,
     deliver,
+    deliver_at,
     follow_up,
     look_up,
     step_of,
@@ -34,6 +38,8 @@ from loop_helpers import (
 )
 
 from formserver import access, cases
+from formserver.cases import end_of
+from formserver.reminders import escalation_day
 
 OFFICE, RESIDENT = "office@estate.test", VALID_COMPLAINT["email"]
 
@@ -63,7 +69,7 @@ def relays(app, smtp_server) -> list[str]:
             if str(m["Subject"]).startswith("回覆")]
 
 
-# --- a case that changed while the clerk was confirming ---------------------------------------
+# --- a case that changed while the clerk was confirming -------------------------------------------
 
 def test_a_reply_confirmed_after_the_resident_followed_up_is_asked_again_not_lost(
         app, client, office, smtp_server):
@@ -83,7 +89,7 @@ def test_a_reply_confirmed_after_the_resident_followed_up_is_asked_again_not_los
     assert [text for text in relays(app, smtp_server) if reply in text] != []
 
 
-# --- clerks pressing at the same moment, under gunicorn with several workers --------------------
+# --- clerks pressing at the same moment, under gunicorn with several workers ----------------------
 
 @pytest.fixture
 def served(tmp_path, smtp_server, built_site):
@@ -193,7 +199,7 @@ def test_a_follow_up_is_accepted_with_the_reference_typed_in_full_width(
     assert reference in message["Subject"]
 
 
-# --- a broken case store ----------------------------------------------------------------------------
+# --- a broken case store --------------------------------------------------------------------------
 
 def test_a_complaint_sent_while_the_case_store_was_broken_gets_its_case_once_it_is_mended(
         app, client, smtp_server):
@@ -218,7 +224,7 @@ def test_a_complaint_sent_while_the_case_store_was_broken_gets_its_case_once_it_
     assert [e.kind for e in case_of(app, reference).events].count("submitted") == 1
 
 
-# --- the resident's links ---------------------------------------------------------------------------
+# --- the resident's links -------------------------------------------------------------------------
 
 def old_grant(app, reference: str, days: int) -> str:
     """The token a satisfaction email sent `days` ago carries (the clock of its signing moved
@@ -243,3 +249,42 @@ def test_an_expired_link_in_the_residents_email_says_what_to_do_in_the_pages_scr
         said = "查詢碼" if not prefix else "查询码"
         assert said in page and f'href="{prefix}/status"' in page, page[-1500:]
         assert reference not in page
+
+
+# --- the timers, with the real deliverer under libfaketime ---------------------------------------
+
+@pytest.mark.slow
+def test_two_deliverers_at_once_days_later_send_one_reminder_and_one_escalation(
+        app, client, smtp_server, built_site, office):
+    _, reference, _ = office
+    case = case_of(app, reference)
+    past_escalation = end_of(escalation_day(case, app.config),
+                             case.submitted_at.tzinfo) + timedelta(hours=10)
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: deliver_at(past_escalation, app, smtp_server,
+                                                  built_site), range(2)))
+    assert [run.returncode for run in runs] == [0, 0], [run.stderr[-2000:] for run in runs]
+    subjects = Counter(str(m["Subject"]) for m in smtp_server.handler.parsed()
+                       if reference in str(m["Subject"]))
+    assert sum(n for s, n in subjects.items() if "提醒" in s) == 1, subjects
+    assert sum(n for s, n in subjects.items() if "通知業主委員會" in s) == 1, subjects
+    assert [e.kind for e in case_of(app, reference).events].count("reminder") == 1
+
+
+@pytest.mark.slow
+def test_a_first_action_while_the_deliverer_reminds_leaves_at_most_one_reminder_before_it(
+        app, client, smtp_server, built_site, office):
+    path, reference, _ = office
+    case = case_of(app, reference)
+    late = end_of(case.due, case.submitted_at.tzinfo) + timedelta(hours=2)
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(deliver_at, late, app, smtp_server, built_site)
+        assert act(client, path, "acknowledge", handled_by="陳主任").status_code == 303
+        assert run.result().returncode == 0
+    acted = case_of(app, reference)
+    acknowledged = acted.first(("acknowledged",))
+    reminded = [e for e in acted.events if e.kind == "reminder"]
+    assert len(reminded) <= 1 and all(e.id < acknowledged.id for e in reminded)
+    assert deliver_at(late + timedelta(days=5), app, smtp_server, built_site).returncode == 0
+    assert [e.kind for e in case_of(app, reference).events].count("reminder") == len(reminded)
+    assert not case_of(app, reference).has("escalation")
