@@ -288,3 +288,32 @@ def test_a_first_action_while_the_deliverer_reminds_leaves_at_most_one_reminder_
     assert deliver_at(late + timedelta(days=5), app, smtp_server, built_site).returncode == 0
     assert [e.kind for e in case_of(app, reference).events].count("reminder") == len(reminded)
     assert not case_of(app, reference).has("escalation")
+
+
+# --- statistics -----------------------------------------------------------------------------------
+
+def test_stats_with_no_data_say_so_and_with_a_broken_database_say_that_in_one_line(
+        app, runner):
+    empty = runner.invoke(args=["stats"])
+    assert empty.exit_code == 0 and "（尚未有統計）" in empty.output
+    assert "（尚未有個案）" in empty.output
+    Path(app.config["STATS_DB"]).write_bytes(b"not a database " * 200)
+    broken = runner.invoke(args=["stats"])
+    assert broken.exit_code == 1 and isinstance(broken.exception, SystemExit), broken.exception
+    assert "statistics" in broken.output and "Traceback" not in broken.output
+
+
+def test_stats_count_a_reopened_case_once_and_name_nobody(app, client, runner, office,
+                                                          smtp_server):
+    path, reference, code = office
+    assert act(client, path, "reply", "已安排維修。").status_code == 303
+    assert act(client, path, "resolve", "已修妥。").status_code == 303
+    assert follow_up(client, reference, code, reason="not_satisfied").status_code == 303
+    assert act(client, path, "resolve", "再次修妥。").status_code == 303
+    result = runner.invoke(args=["stats"])
+    assert result.exit_code == 0, result.output
+    [row] = [line.split("\t") for line in result.output.splitlines() if "設備設施" in line
+             and line.count("\t") == 8]
+    assert row[2] == "1" and row[3] == "100%" and row[6] == "100%" and row[8] == "1", row
+    for personal in (reference, code, "陳大文", "9123", "chan.taiman", "已修妥"):
+        assert personal not in result.output
