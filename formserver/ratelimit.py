@@ -15,6 +15,7 @@ from flask_limiter.util import get_remote_address
 from limits import parse
 
 log = logging.getLogger(__name__)
+WRONG_OFFICE_PASSWORDS = "10/hour;30/day"  # per client
 
 
 def init_app(app: Flask) -> None:
@@ -46,6 +47,12 @@ def init_app(app: Flask) -> None:
                                       methods=methods)
         for endpoint in endpoints:
             app.view_functions[endpoint] = shared(app.view_functions[endpoint])
+    # The shared office password, on top: only wrong ones count, so that a leaked case link
+    # cannot be paired with a guessed password (the case pages' limit would allow 300 an hour).
+    app.view_functions["cases.office_login"] = limiter.limit(
+        WRONG_OFFICE_PASSWORDS, methods=["POST"], key_func=get_remote_address,
+        deduct_when=lambda response: response.status_code == 403,
+    )(app.view_functions["cases.office_login"])
     # A clerk scrubbing through a clip makes a request per seek: only a refused file request
     # (a wrong link) counts against the case pages' limit, and the limit, once reached, holds.
     app.view_functions["cases.case_file"] = limiter.shared_limit(

@@ -317,3 +317,22 @@ def test_stats_count_a_reopened_case_once_and_name_nobody(app, client, runner, o
     assert row[2] == "1" and row[3] == "100%" and row[6] == "100%" and row[8] == "1", row
     for personal in (reference, code, "陳大文", "9123", "chan.taiman", "已修妥"):
         assert personal not in result.output
+
+
+# --- the office login ---------------------------------------------------------------------------
+
+def test_guessing_the_office_password_is_stopped_after_a_few_wrong_tries(app, client, office):
+    path, reference, _ = office
+    app.config["OFFICE_PASSWORD"] = "翠景2026"
+    page = client.get(path).get_data(as_text=True)
+
+    def log_in(password: str):
+        return client.post("/case/login", data={"csrf_token": csrf(page), "token": "any",
+                                                "password": password})
+
+    assert log_in("翠景2026").status_code == 303  # a clerk's right password does not count
+    tries = [log_in(f"guess{number}").status_code for number in range(12)]
+    assert tries.count(403) <= 10 and tries[-1] == 429, tries
+    stopped = log_in("翠景2026")
+    assert stopped.status_code == 429 and "嘗試次數太多" in stopped.get_data(as_text=True)
+    assert reference not in stopped.get_data(as_text=True)
