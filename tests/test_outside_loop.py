@@ -336,3 +336,15 @@ def test_guessing_the_office_password_is_stopped_after_a_few_wrong_tries(app, cl
     stopped = log_in("翠景2026")
     assert stopped.status_code == 429 and "嘗試次數太多" in stopped.get_data(as_text=True)
     assert reference not in stopped.get_data(as_text=True)
+
+
+# --- guessing an access code ------------------------------------------------------------------
+
+def test_guessing_access_codes_through_the_follow_up_form_is_limited_like_lookups(
+        app, client, office, smtp_server):
+    path, reference, code = office
+    app.config["STATUS_RATE_LIMIT"] = "5/hour"
+    guesses = [follow_up(client, reference, f"AAAA-AAA{letter}").status_code
+               for letter in "23456789"]
+    assert guesses[:5] == [422] * 5 and set(guesses[5:]) == {429}, guesses
+    assert not case_of(app, reference).has("follow_up")
