@@ -37,9 +37,9 @@ from loop_helpers import (
     token_of,
 )
 
-from formserver import access, cases
+from formserver import access, cases, handling
 from formserver.cases import end_of
-from formserver.reminders import escalation_day
+from formserver.reminders import escalation_day, run_timers
 
 OFFICE, RESIDENT = "office@estate.test", VALID_COMPLAINT["email"]
 
@@ -69,7 +69,7 @@ def relays(app, smtp_server) -> list[str]:
             if str(m["Subject"]).startswith("回覆")]
 
 
-# --- a case that changed while the clerk was confirming -------------------------------------------
+# --- a case that changed while the clerk was confirming ------------------------------------------
 
 def test_a_reply_confirmed_after_the_resident_followed_up_is_asked_again_not_lost(
         app, client, office, smtp_server):
@@ -89,7 +89,7 @@ def test_a_reply_confirmed_after_the_resident_followed_up_is_asked_again_not_los
     assert [text for text in relays(app, smtp_server) if reply in text] != []
 
 
-# --- clerks pressing at the same moment, under gunicorn with several workers ----------------------
+# --- clerks pressing at the same moment, under gunicorn with several workers ---------------------
 
 @pytest.fixture
 def served(tmp_path, smtp_server, built_site):
@@ -167,7 +167,7 @@ def test_clerks_pressing_at_once_record_one_acknowledgement_and_keep_every_reply
     assert "Traceback" not in service.output(last=10**6)
 
 
-# --- what a resident types ------------------------------------------------------------------------
+# --- what a resident types -----------------------------------------------------------------------
 
 def full_width(text: str) -> str:
     """As a phone's Chinese keyboard in full-width mode types it: ２０２６…－Ｋ７Ｑ."""
@@ -199,7 +199,7 @@ def test_a_follow_up_is_accepted_with_the_reference_typed_in_full_width(
     assert reference in message["Subject"]
 
 
-# --- a broken case store --------------------------------------------------------------------------
+# --- a broken case store -------------------------------------------------------------------------
 
 def test_a_complaint_sent_while_the_case_store_was_broken_gets_its_case_once_it_is_mended(
         app, client, smtp_server):
@@ -224,7 +224,7 @@ def test_a_complaint_sent_while_the_case_store_was_broken_gets_its_case_once_it_
     assert [e.kind for e in case_of(app, reference).events].count("submitted") == 1
 
 
-# --- the resident's links -------------------------------------------------------------------------
+# --- the resident's links ------------------------------------------------------------------------
 
 def old_grant(app, reference: str, days: int) -> str:
     """The token a satisfaction email sent `days` ago carries (the clock of its signing moved
@@ -290,7 +290,7 @@ def test_a_first_action_while_the_deliverer_reminds_leaves_at_most_one_reminder_
     assert not case_of(app, reference).has("escalation")
 
 
-# --- statistics -----------------------------------------------------------------------------------
+# --- statistics ----------------------------------------------------------------------------------
 
 def test_stats_with_no_data_say_so_and_with_a_broken_database_say_that_in_one_line(
         app, runner):
@@ -319,7 +319,7 @@ def test_stats_count_a_reopened_case_once_and_name_nobody(app, client, runner, o
         assert personal not in result.output
 
 
-# --- the office login ---------------------------------------------------------------------------
+# --- the office login ----------------------------------------------------------------------------
 
 def test_guessing_the_office_password_is_stopped_after_a_few_wrong_tries(app, client, office):
     path, reference, _ = office
@@ -338,7 +338,7 @@ def test_guessing_the_office_password_is_stopped_after_a_few_wrong_tries(app, cl
     assert reference not in stopped.get_data(as_text=True)
 
 
-# --- guessing an access code ------------------------------------------------------------------
+# --- guessing an access code ---------------------------------------------------------------------
 
 def test_guessing_access_codes_through_the_follow_up_form_is_limited_like_lookups(
         app, client, office, smtp_server):
@@ -348,3 +348,18 @@ def test_guessing_access_codes_through_the_follow_up_form_is_limited_like_lookup
                for letter in "23456789"]
     assert guesses[:5] == [422] * 5 and set(guesses[5:]) == {429}, guesses
     assert not case_of(app, reference).has("follow_up")
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+def test_a_case_still_being_answered_is_kept_while_one_left_alone_is_purged(app, client, office):
+    path, answered, _ = office
+    left_alone, _ = confirmation(client)
+    start = case_of(app, answered).submitted_at
+    keep = timedelta(days=app.config["CASE_KEEP_DAYS"])
+    handling.act(case_of(app, answered), "reply", "仍在跟進。", "", start + keep - timedelta(
+        days=1), app.config)
+    purged = run_timers(app.config, start + keep + timedelta(days=1)).purged
+    assert purged == [left_alone]
+    assert case_of(app, answered) is not None and case_of(app, left_alone) is None
+    assert run_timers(app.config, start + 2 * keep).purged == [answered]
