@@ -19,7 +19,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from . import cases
 from .crypto import keyed_hash
 from .editions import prefix_of
-from .vocabulary import normal_access_code
+from .vocabulary import normal_access_code, normal_reference
 
 LINK_BYTES = 24  # 192 bits
 # The one answer to a wrong reference and to a wrong code alike.
@@ -103,7 +103,7 @@ def granted(token: str, config) -> str | None:
 def case_for_code(db, reference: str, code: str, config) -> cases.Case | None:
     """The case when the code (or a grant) opens it; None for a wrong reference and a wrong
     code alike, after the same work."""
-    reference = (reference or "").strip().upper()
+    reference = normal_reference((reference or "").strip().upper())
     if code and granted(code, config) == reference:
         return cases.load(db, reference)
     stored = cases.secrets_of(db, reference)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from datetime import datetime
@@ -71,6 +72,14 @@ def purge_command(purge_all: bool) -> None:
 @with_appcontext
 def stats_command(csv_path: Path | None) -> None:
     """Anonymous monthly statistics: categories, outcomes, time to delivery."""
+    try:
+        print_stats(csv_path)
+    except sqlite3.Error as error:
+        raise click.ClickException(f"the statistics database cannot be read: "
+                                   f"{type(error).__name__}") from None
+
+
+def print_stats(csv_path: Path | None) -> None:
     table = stats.monthly(Path(current_app.config["STATS_DB"]))
     columns = ["month", "complaints", "follow_ups", *CATEGORIES, "anonymized", "files",
                "delivered", "failed", "median_minutes_to_delivery"]

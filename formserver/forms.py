@@ -30,6 +30,7 @@ from .vocabulary import (
     LIMITS,
     RECIPIENTS,
     REFERENCE,
+    normal_reference,
 )
 from .workdays import local_now
 
@@ -94,11 +95,18 @@ def check_text(form) -> bool:
     return valid
 
 
-def text_field(label: str, key: str, missing: str = "", *, kind=StringField, multiline=False):
-    """A text field that is sanitised before it is checked; `missing` makes it required."""
+def text_field(label: str, key: str, missing: str = "", *, kind=StringField, multiline=False,
+               then=()):
+    """A text field that is sanitised (then passed through `then`) before it is checked;
+    `missing` makes it required."""
     first = required(missing) if missing else Optional()
-    return kind(label, filters=[plain_text if multiline else one_line],
+    return kind(label, filters=[plain_text if multiline else one_line, *then],
                 validators=[first, limit(key, label)])
+
+
+def reference_field(label: str, missing: str = ""):
+    """A complaint's reference, as printed however it was typed (full-width, spaces)."""
+    return text_field(label, "follow_up_ref", missing, then=[normal_reference])
 
 
 class ComplaintForm(FlaskForm):
@@ -120,7 +128,7 @@ class ComplaintForm(FlaskForm):
     expected_resolution = text_field("期望解決方式", "expected_resolution",
                                      "請寫出您期望的解決方式", kind=TextAreaField, multiline=True)
     evidence = MultipleFileField("證據材料")
-    follow_up_ref = text_field("較早前的投訴編號", "follow_up_ref")
+    follow_up_ref = reference_field("較早前的投訴編號")
     anonymize = BooleanField("請為我作脫敏處理：在交給管理處的投訴中隱藏我的個人資料")
     # Spam checks without outside services: a field people never see, and when the form was shown.
     homepage = StringField("請不要填寫這一欄")
@@ -174,7 +182,7 @@ class SendForm(FlaskForm):
 
 
 class FollowUpForm(FlaskForm):
-    reference = text_field("投訴編號", "follow_up_ref", "請填寫投訴編號")
+    reference = reference_field("投訴編號", "請填寫投訴編號")
     reason = ChoiceField("跟進原因", choices=options(FOLLOW_UP_REASONS),
                          validators=[InputRequired("請選擇跟進原因")])
     details = text_field("仍未解決的問題", "follow_up_details", "請寫出仍未解決的問題",
@@ -194,7 +202,7 @@ class FollowUpForm(FlaskForm):
 # --- the case: the resident's status page, the office's case page --------------------------
 
 class StatusForm(FlaskForm):
-    reference = text_field("投訴編號", "follow_up_ref", "請填寫投訴編號")
+    reference = reference_field("投訴編號", "請填寫投訴編號")
     access_code = text_field("查詢碼", "access_code", "請填寫查詢碼")
 
     def validate_reference(self, field):

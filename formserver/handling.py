@@ -5,9 +5,10 @@ one transaction of the store, the message spooled before the commit: never sent 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from . import access, cases, spool
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 
 ACTION_EVENTS = {"acknowledge": "acknowledged", "reply": "replied",
                  "replied_directly": "replied_directly", "resolve": "resolved"}
+
+
+WAITING = "cases"  # in SPOOL_DIR: cases their store could not take when they were sent
 
 
 class NotSpooled(Exception):
@@ -50,24 +54,78 @@ def case_subject(complaint: Complaint, region: str) -> str:
 def open_case(complaint: Complaint, *, access_code: str, resident_email: str,
               link: access.Link, config, edition: str = "hant") -> bool:
     """After the complaint is spooled: its case, with the link the office's email carries.
-    A broken store is logged (without personal data) and tolerated: the complaint is safe."""
+    A broken store is logged (without personal data) and tolerated: the complaint is safe,
+    and its case waits beside the spool (only what the store would hold) for the deliverer
+    to open once the store works again, so that the code and the link still come to work."""
     secret = config["SECRET_KEY"]
+    record = {"reference": complaint.reference, "category": complaint.category,
+              "recipient": complaint.recipient,
+              "subject": case_subject(complaint, config["REGION"]),
+              "anonymized": complaint.anonymized,
+              "access_hash": access.access_hash(complaint.reference, access_code, secret),
+              "email_sealed": seal(resident_email, secret) if resident_email else None,
+              "submitted_at": complaint.submitted_at.isoformat(),
+              "due": complaint.reply_due.isoformat(), "edition": edition,
+              "link_hash": link.hash, "link_expires_at": link.expires_at.isoformat()}
     try:
         with store(config) as db, cases.transaction(db):
-            cases.open_case(db, reference=complaint.reference, category=complaint.category,
-                            recipient=complaint.recipient,
-                            subject=case_subject(complaint, config["REGION"]),
-                            anonymized=complaint.anonymized,
-                            access_hash=access.access_hash(complaint.reference, access_code,
-                                                           secret),
-                            email_sealed=seal(resident_email, secret) if resident_email else None,
-                            submitted_at=complaint.submitted_at, due=complaint.reply_due,
-                            edition=edition)
-            cases.add_link(db, complaint.reference, link.hash, link.expires_at)
+            open_from(db, record)
     except cases.StoreUnavailable as error:
-        log.error("could not open the case of %s: %s", complaint.reference, error)
+        log.error("could not open the case of %s: %s; it waits beside the spool",
+                  complaint.reference, error)
+        keep_for_later(record, config)
         return False
     return True
+
+
+def open_from(db, record: dict) -> None:
+    fields = {key: value for key, value in record.items() if not key.startswith("link_")}
+    cases.open_case(db, **{**fields, "submitted_at": datetime.fromisoformat(record["submitted_at"]),
+                           "due": date.fromisoformat(record["due"])})
+    cases.add_link(db, record["reference"], record["link_hash"],
+                   datetime.fromisoformat(record["link_expires_at"]))
+
+
+def waiting_folder(config) -> Path:
+    return Path(config["SPOOL_DIR"]) / WAITING
+
+
+def keep_for_later(record: dict, config) -> None:
+    tmp, _, _ = spool.folders(Path(config["SPOOL_DIR"]))
+    folder = waiting_folder(config)
+    try:
+        folder.mkdir(exist_ok=True, mode=0o700)
+        spool.write_durably(folder / f"{record['reference']}.json", json.dumps(record).encode(),
+                            tmp)
+    except OSError as error:
+        log.error("could not keep the case of %s for later: %s", record["reference"],
+                  error.strerror)
+
+
+def open_waiting(config, now: datetime) -> list[str]:
+    """Open the cases kept for later (the deliverer's every round); raises StoreUnavailable
+    while the store still fails. Several deliverers open each case once; one kept longer
+    than CASE_KEEP_DAYS (the store never came back) is deleted, as its case would be."""
+    folder = waiting_folder(config)
+    opened = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            record = json.loads(path.read_bytes())
+            kept_since = datetime.fromisoformat(record["submitted_at"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.error("a case kept for later cannot be read: %s", type(error).__name__)
+            continue
+        if now - kept_since > timedelta(days=config["CASE_KEEP_DAYS"]):
+            path.unlink(missing_ok=True)
+            continue
+        with store(config) as db, cases.transaction(db):
+            if cases.load(db, record["reference"]) is None:
+                open_from(db, record)
+                opened.append(record["reference"])
+        path.unlink(missing_ok=True)
+    if opened:
+        log.info("opened %d case(s) kept while the store was broken", len(opened))
+    return opened
 
 
 def resident_email(db, case: cases.Case, config) -> str | None:
@@ -84,6 +142,13 @@ def answer_urls(reference: str, config, edition: str = "hant") -> dict[str, str]
     token = access.grant(reference, config["SECRET_KEY"])
     base = f"{access.status_url(config, edition)}/answer?token={token}&answer="
     return {"yes": base + "yes", "no": base + "no"}
+
+
+def already_done(case: cases.Case, action: str, message: str, handled_by: str) -> bool:
+    """Whether the case already holds this very action (a second click, a replayed form),
+    as opposed to a case another step changed meanwhile."""
+    return any(event.kind == ACTION_EVENTS[action] and event.message == message
+               and event.handled_by == handled_by for event in case.events)
 
 
 def act(case: cases.Case, action: str, message: str, handled_by: str, now: datetime,

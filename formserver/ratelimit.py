@@ -9,12 +9,13 @@ import hashlib
 import logging
 import os
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
 
 log = logging.getLogger(__name__)
+WRONG_OFFICE_PASSWORDS = "10/hour;30/day"  # per client
 
 
 def init_app(app: Flask) -> None:
@@ -46,6 +47,18 @@ def init_app(app: Flask) -> None:
                                       methods=methods)
         for endpoint in endpoints:
             app.view_functions[endpoint] = shared(app.view_functions[endpoint])
+    # A follow-up with a wrong access code is a lookup too: it counts with them.
+    wrong_codes = limiter.shared_limit(lambda: current_app.config["STATUS_RATE_LIMIT"],
+                                       scope="STATUS_RATE_LIMIT", methods=["POST"],
+                                       deduct_when=lambda _: g.get("wrong_access_code", False))
+    for endpoint in in_both_scripts("follow_ups.follow_up"):
+        app.view_functions[endpoint] = wrong_codes(app.view_functions[endpoint])
+    # The shared office password, on top: only wrong ones count, so that a leaked case link
+    # cannot be paired with a guessed password (the case pages' limit would allow 300 an hour).
+    app.view_functions["cases.office_login"] = limiter.limit(
+        WRONG_OFFICE_PASSWORDS, methods=["POST"], key_func=get_remote_address,
+        deduct_when=lambda response: response.status_code == 403,
+    )(app.view_functions["cases.office_login"])
     # A clerk scrubbing through a clip makes a request per seek: only a refused file request
     # (a wrong link) counts against the case pages' limit, and the limit, once reached, holds.
     app.view_functions["cases.case_file"] = limiter.shared_limit(

@@ -18,7 +18,7 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-from . import access, case_files, case_stats, cases
+from . import access, case_files, case_stats, cases, handling
 from .case_messages import build_digest, build_escalation, build_reminder
 from .config import WEEKDAYS
 from .handling import NotSpooled, spool_to, store
@@ -33,6 +33,7 @@ ORPHANED_FILES_AGE = 86400  # seconds: a case is opened moments after its files 
 
 @dataclass
 class TimerRound:
+    opened: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     escalated: list[str] = field(default_factory=list)
     digest: str | None = None
@@ -54,7 +55,7 @@ def run_timers(config, now: datetime | None = None) -> TimerRound:
     tries again."""
     now = now or local_now(config["REGION"])
     result = TimerRound()
-    for step in (remind, escalate, send_digest, purge):
+    for step in (open_waiting, remind, escalate, send_digest, purge):
         try:
             step(config, now, result)
         except cases.StoreUnavailable as error:
@@ -63,6 +64,12 @@ def run_timers(config, now: datetime | None = None) -> TimerRound:
         except NotSpooled as error:
             log.warning("timers: %s stopped: %s not spooled", step.__name__, error)
     return result
+
+
+def open_waiting(config, now: datetime, result: TimerRound) -> None:
+    """Cases kept beside the spool while the store was broken, before any timer or purge
+    (whose files-without-a-case would otherwise be theirs)."""
+    result.opened.extend(handling.open_waiting(config, now))
 
 
 def unanswered(db, now: datetime, kind: str, when) -> list[cases.Case]:

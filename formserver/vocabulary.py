@@ -68,6 +68,18 @@ def new_access_code() -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+SPACES_AND_DASHES = re.compile(r"[\s\-‐‑–—－_]")
+
+
 def normal_access_code(typed: str) -> str:
     """As stored: full-width letters and digits made plain, capitals, no spaces or dashes."""
-    return re.sub(r"[\s\-‐‑–—－]", "", unicodedata.normalize("NFKC", typed)).upper()
+    return SPACES_AND_DASHES.sub("", unicodedata.normalize("NFKC", typed)).upper()
+
+
+def normal_reference(typed: str) -> str:
+    """A reference as printed (20261127-K7Q-4M2) however a keyboard typed it: full-width,
+    in lower case, with spaces for dashes or none; anything else is given back as typed."""
+    plain = normal_access_code(typed)
+    if re.fullmatch(r"[0-9]{8}[2-9A-HJKMNP-Z]{6}", plain):
+        return f"{plain[:8]}-{plain[8:11]}-{plain[11:]}"
+    return typed

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
@@ -375,6 +376,14 @@ class Browser:
     def post(self, path: str, fields: dict, hold: threading.Barrier | None = None,
              ) -> tuple[int, http.client.HTTPMessage, str]:
         return self.request("POST", path, *multipart(fields), hold=hold)
+
+
+def together(count: int, action) -> list:
+    """Run action(number, barrier) in `count` threads; each sends its request but the last
+    byte, then waits at the barrier: the requests reach the workers at the same moment."""
+    barrier = threading.Barrier(count)
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda number: action(number, barrier), range(count)))
 
 
 def hidden_inputs(html: str) -> dict[str, str]:

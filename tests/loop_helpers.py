@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import subprocess
+import sys
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from helpers import VALID_COMPLAINT, hidden_fields, multipart, send_reviewed, submit
+from helpers import (
+    INSTANCE_PATHS,
+    ROOT,
+    VALID_COMPLAINT,
+    hidden_fields,
+    multipart,
+    send_reviewed,
+    submit,
+)
 
 from formserver import delivery
 
@@ -142,3 +154,19 @@ def complaint_with(client, *files, **changes):
     response = post_files(client, *files, **changes)
     assert response.status_code == 303, response.get_data(as_text=True)[:800]
     assert send_reviewed(client).status_code == 303
+
+
+# --- the real deliverer ---------------------------------------------------------------------------
+
+def deliver_at(when: datetime, app, smtp_server, built_site) -> subprocess.CompletedProcess:
+    """`flask --app formserver deliver`, as the systemd unit runs it, with the clock at `when`
+    (libfaketime)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
+    for key in ("SECRET_KEY", "MAIL_FROM", "OFFICE_EMAIL", "COMMITTEE_EMAIL", *INSTANCE_PATHS):
+        env[f"FORMSERVER_{key}"] = str(app.config[key])
+    env.update(FORMSERVER_SMTP_HOST=smtp_server.host, FORMSERVER_SMTP_PORT=str(smtp_server.port),
+               FORMSERVER_SITE_DIR=str(built_site), TZ="UTC", FAKETIME_DONT_FAKE_MONOTONIC="1")
+    utc = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return subprocess.run(["faketime", "-f", f"@{utc}", sys.executable, "-m", "flask", "--app",
+                           "formserver", "deliver"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60, check=False)

@@ -7,9 +7,7 @@ limit; nobody gets a 500."""
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from helpers import (
     gunicorn_service,
     hidden_inputs,
     send_form_fields,
+    together,
 )
 
 pytestmark = pytest.mark.slow
@@ -50,14 +49,6 @@ def reviewed(port: int) -> tuple[Browser, dict]:
     status, _, review = browser.request("GET", "/complaint/review")
     assert status == 200
     return browser, send_form_fields(review)
-
-
-def together(count: int, action) -> list:
-    """Run action(number, barrier) in `count` threads; each sends its request but the last
-    byte, then waits at the barrier: the requests reach the workers at the same moment."""
-    barrier = threading.Barrier(count)
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(lambda number: action(number, barrier), range(count)))
 
 
 def test_ten_clicks_on_send_at_once_spool_one_complaint_and_all_see_the_confirmation(

@@ -4,15 +4,21 @@ passed in, and once with the real deliverer under libfaketime."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers import INSTANCE_PATHS, ROOT, VALID_COMPLAINT
-from loop_helpers import act, case_path, confirmation, deliver, follow_up, text_of, to
+from helpers import VALID_COMPLAINT
+from loop_helpers import (
+    act,
+    case_path,
+    confirmation,
+    deliver,
+    deliver_at,
+    follow_up,
+    text_of,
+    to,
+)
 
 from formserver import cases, handling, reminders
 from formserver.cases import end_of
@@ -217,19 +223,6 @@ def test_statistics_per_month_and_category_hold_no_personal_data(app, client, sm
 
 
 # --- the real deliverer, days ahead under libfaketime ---------------------------------------
-
-def deliver_at(when: datetime, app, smtp_server, built_site) -> subprocess.CompletedProcess:
-    """`flask --app formserver deliver`, as the systemd unit runs it, with the clock at `when`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
-    for key in ("SECRET_KEY", "MAIL_FROM", "OFFICE_EMAIL", "COMMITTEE_EMAIL", *INSTANCE_PATHS):
-        env[f"FORMSERVER_{key}"] = str(app.config[key])
-    env.update(FORMSERVER_SMTP_HOST=smtp_server.host, FORMSERVER_SMTP_PORT=str(smtp_server.port),
-               FORMSERVER_SITE_DIR=str(built_site), TZ="UTC", FAKETIME_DONT_FAKE_MONOTONIC="1")
-    utc = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return subprocess.run(["faketime", "-f", f"@{utc}", sys.executable, "-m", "flask", "--app",
-                           "formserver", "deliver"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
-
 
 @pytest.mark.slow
 def test_the_real_deliverer_days_later_sends_the_reminder_then_the_escalation_once(

@@ -192,14 +192,22 @@ def case_action():
         cases.next_status(case, action)
     except cases.NotAllowed as refusal:
         return refused(token, str(refusal))
+    return confirm_view(case, token, action, form.message.data or "", form.handled_by.data or "")
+
+
+def confirm_view(case: cases.Case, token: str, action: str, message: str, handled_by: str,
+                 changed: bool = False):
+    """The confirmation page, its step signed for the case's version as shown; `changed`:
+    asked again because the case changed since the clerk's last page (the timeline shows how)."""
     step = steps().dumps({"reference": case.reference, "action": action,
-                          "version": case.version, "message": form.message.data or "",
-                          "handled_by": form.handled_by.data or ""})
-    return render_template("case_confirm.html", case=case, token=token, action=action,
-                           label=CASE_ACTIONS[action], message=form.message.data or "",
-                           handled_by=form.handled_by.data or "",
-                           form=ConfirmForm(formdata=None, step=step),
+                          "version": case.version, "message": message,
+                          "handled_by": handled_by})
+    html = render_template("case_confirm.html", case=case, token=token, action=action,
+                           label=CASE_ACTIONS[action], message=message, handled_by=handled_by,
+                           form=ConfirmForm(formdata=None, step=step), changed=changed,
+                           timeline=timeline(case) if changed else [],
                            page=page(f"確認：{CASE_ACTIONS[action]}"))
+    return html, 409 if changed else 200
 
 
 @bp.post("/case/confirm")
@@ -211,13 +219,15 @@ def case_confirm():
         step = steps().loads(request.form.get("step", ""), max_age=CONFIRM_SECONDS)
     except BadData:
         return refused(token, "這個確認已逾時或不完整，沒有作出任何更改。請在個案頁重新操作。", 400)
-    if step.get("reference") != case.reference or step.get("version") != case.version:
+    if step.get("reference") != case.reference:
         return refused(token, ALREADY)
+    if step.get("version") != case.version:
+        return changed_meanwhile(token, case, step)
     try:
         handling.act(case, step["action"], step["message"], step["handled_by"], now(),
                      current_app.config)
-    except cases.Stale:
-        return refused(token, ALREADY)
+    except cases.Stale:  # another clerk's step came first, a moment ago
+        return changed_meanwhile(token, case_or_404(token), step)
     except cases.NotAllowed as refusal:
         return refused(token, str(refusal))
     except handling.NotSpooled:
@@ -225,6 +235,20 @@ def case_confirm():
                            "請稍後再試。", 503, case_link(token), "返回個案頁")
     delivery.wake(current_app)
     return redirect(case_link(token, done=step["action"]), 303)
+
+
+def changed_meanwhile(token: str, case: cases.Case, step: dict):
+    """A step signed for an earlier version: refused when it is already recorded (a second
+    click) or no longer fits (another clerk acknowledged first); otherwise asked again with
+    the clerk's words kept, so that a reply racing another clerk's is never lost."""
+    action, message, handled_by = step["action"], step["message"], step["handled_by"]
+    if handling.already_done(case, action, message, handled_by):
+        return refused(token, ALREADY)
+    try:
+        cases.next_status(case, action)
+    except cases.NotAllowed as refusal:
+        return refused(token, str(refusal))
+    return confirm_view(case, token, action, message, handled_by, changed=True)
 
 
 def refused(token: str, what: str, status: int = 409):

@@ -7,7 +7,7 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 
 from .. import access, cases, delivery, handling, spool, stats
 from ..editions import render_page
@@ -52,6 +52,7 @@ def follow_up():
     except cases.StoreUnavailable:  # nothing sent yet: say so, never a 500
         abort(503)
     if prepared is None:
+        g.wrong_access_code = True  # counted with the status lookups (ratelimit.py)
         form.access_code.data = ""
         form.access_code.errors = [access.NO_SUCH_CASE]
         return follow_up_page(form, 422)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, request, url_for
 
 from .. import access, cases, handling
 from ..editions import render_page
 from ..forms import ConfirmForm, FollowUpForm, StatusForm
-from ..private_pages import init_private, timeline
+from ..private_pages import init_private, notice_page, timeline
 from ..site import page
 from ..spam import started_token
 from ..vocabulary import FOLLOW_UP_REASONS, LIMITS
@@ -60,14 +60,18 @@ def status():
 
 
 def granted_case() -> cases.Case:
-    """The case a grant (from the satisfaction email or the status page) opens, or 404."""
+    """The case a grant (from the satisfaction email or the status page) opens; else a 404
+    that tells the resident the way in that still works (a wrong and an expired link alike)."""
     reference = access.granted(request.values.get("token", ""), current_app.config)
-    if reference is None:
-        abort(404)
-    with handling.store(current_app.config) as db:
-        case = cases.load(db, reference)
+    case = None
+    if reference is not None:
+        with handling.store(current_app.config) as db:
+            case = cases.load(db, reference)
     if case is None:
-        abort(404)
+        abort(make_response(*notice_page(
+            "連結已失效", f"這條連結不正確，或已超過 {current_app.config['CASE_LINK_DAYS']} 日的"
+            "有效期。請在查詢頁輸入投訴編號和查詢碼（在確認頁或確認電郵上），查看處理進度、回答"
+            "「問題是否已解決？」或提交跟進。", 404, url_for(".status"), "查詢處理進度")))
     return case
 
 
