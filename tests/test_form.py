@@ -245,6 +245,25 @@ def test_markup_is_stripped_and_nothing_typed_is_rendered_unescaped(app, client,
     assert "大堂 &amp; 走廊" in html and "<b>" not in html
 
 
+@pytest.mark.parametrize(("typed", "kept"), [
+    ("請回覆 <chan@example.com>", "請回覆 <chan@example.com>"),  # a signature's address
+    ("水費 <100 元，> 上月", "水費 <100 元，> 上月"),
+    ("樓上 <!-- 漏水", "樓上 <!-- 漏水"),  # not closed: not a comment
+    ("<?xml 漏水", "<?xml 漏水"),
+    ("<Flat 12B> 滲水", "<Flat 12B> 滲水"),
+    ("A &amp; B", "A &amp; B"),  # as typed, not unescaped
+    ("<img src=x onerror=alert(1)>相片", "相片"),
+    ("<scr<script>ipt>alert(1)</script>電梯", "alert(1)電梯"),  # markup inside markup
+    ("<!-- 備註 -->大堂", "大堂"),
+])
+def test_only_markup_is_stripped_and_every_other_angle_bracket_is_the_residents_text(
+        app, client, smtp_server, typed, kept):
+    submit(client, description=f"升降機壞了。{typed}")
+    delivery.deliver_once(app.config)
+    text = office_message(smtp_server).get_body(("plain",)).get_content()
+    assert f"升降機壞了。{kept}" in text
+
+
 @pytest.mark.parametrize(
     ("data", "name", "mimetype"),
     [
