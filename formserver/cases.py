@@ -331,8 +331,17 @@ def all_references(db) -> set[str]:
     return {reference for (reference,) in db.execute("SELECT reference FROM cases")}
 
 
-def delete(db, references: list[str]) -> None:
+def delete(db, references: list[str], keep_until: datetime) -> list[str]:
+    """Delete these cases, but not one whose activity since (a step recorded after they were
+    found expired) made it current again; return those deleted."""
+    deleted = []
     with transaction(db):
         for reference in references:
+            row = db.execute("SELECT last_activity FROM cases WHERE reference = ?",
+                             (reference,)).fetchone()
+            if row and datetime.fromisoformat(row[0]) >= keep_until:
+                continue
             for table in ("events", "links", "cases"):
                 db.execute(f"DELETE FROM {table} WHERE reference = ?", (reference,))
+            deleted.append(reference)
+    return deleted

@@ -141,24 +141,26 @@ def purge_cases(config, now: datetime) -> list[str]:
     """Delete cases CASE_KEEP_DAYS after their last activity, with their evidence files;
     their anonymous outcome stays in the statistics. Files left without a case (its store
     was broken when the complaint was sent) go a day later."""
-    files_dir = Path(config["CASE_FILES_DIR"])
+    files_dir, keep_until = Path(config["CASE_FILES_DIR"]), now - timedelta(
+        days=config["CASE_KEEP_DAYS"])
+    gone = []
     with store(config) as db:
-        old = cases.expired(db, now - timedelta(days=config["CASE_KEEP_DAYS"]))
+        old = cases.expired(db, keep_until)
         if old:
             try:
                 case_stats.archive(Path(config["STATS_DB"]), old, config)
             except (sqlite3.Error, OSError) as error:  # retention comes first: delete anyway
                 log.warning("could not keep the statistics of %d purged cases: %s", len(old),
                             type(error).__name__)
-            cases.delete(db, [case.reference for case in old])
+            gone = cases.delete(db, [case.reference for case in old], keep_until)
         known = cases.all_references(db)
-    case_files.delete(files_dir, [case.reference for case in old])
+    case_files.delete(files_dir, gone)
     orphans = case_files.purge_orphans(files_dir, known.__contains__, ORPHANED_FILES_AGE,
                                        now.timestamp())
-    if old or orphans:
-        log.info("purged %d case(s), %d folder(s) of files without a case", len(old),
+    if gone or orphans:
+        log.info("purged %d case(s), %d folder(s) of files without a case", len(gone),
                  len(orphans))
-    return [case.reference for case in old]
+    return gone
 
 
 def complaint_reference(message: bytes) -> list[str]:

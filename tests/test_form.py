@@ -17,6 +17,7 @@ from helpers import (
     submit,
     upload,
 )
+from loop_helpers import confirmation, follow_up
 from PIL import Image
 
 from formserver import create_app, delivery
@@ -376,6 +377,17 @@ def test_submissions_from_one_client_are_rate_limited(app, client):
     html = response.get_data(as_text=True)
     assert "提交次數太多" in html and "致電" in html
     assert re.search(r"大約 (\d+ 分鐘|1 小時)後可以再提交", html)
+
+
+def test_too_many_follow_ups_are_told_their_follow_up_was_not_sent(app, client):
+    """The limit is shared with the complaint form; the page must not speak of a complaint."""
+    reference, code = confirmation(client)
+    app.config["SUBMISSION_RATE_LIMIT"] = "1/hour"
+    assert follow_up(client, reference, code).status_code == 303
+    response = follow_up(client, reference, code)
+    assert response.status_code == 429
+    html = response.get_data(as_text=True)
+    assert "尚未送出" in html and "投訴尚未提交" not in html
 
 
 def test_error_pages_speak_the_sites_language_and_hide_internals(client):

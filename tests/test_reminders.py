@@ -245,3 +245,16 @@ def test_the_real_deliverer_days_later_sends_the_reminder_then_the_escalation_on
     assert sum("提醒" in s for s in subjects) == 1
     assert sum("通知業主委員會" in s for s in subjects) == 1
     assert [r for r in reminders.run_timers(app.config, past_escalation).escalated] == []
+
+
+def test_a_case_answered_after_it_was_found_expired_is_not_purged(app, sent):
+    """The purge reads the expired cases, then deletes them: a step recorded in between (a
+    clerk's reply, about CASE_KEEP_DAYS after the last activity) makes the case current again."""
+    reference, _, case = sent
+    keep_until = case.last_activity + timedelta(minutes=1)
+    with cases.store(Path(app.config["CASE_DB"])) as db:
+        [found] = cases.expired(db, keep_until)
+        with cases.transaction(db):  # the clerk's reply, just after the purge looked
+            cases.record(db, found, "reply", keep_until + timedelta(seconds=1))
+        assert cases.delete(db, [reference], keep_until) == []
+    assert case_of(app, reference) is not None
