@@ -204,6 +204,22 @@ def test_the_office_password_guards_every_case_page(app, client, office):
     assert reference not in client.get(path).get_data(as_text=True)
 
 
+def test_the_office_logs_out_of_a_shared_computer(app, client, office):
+    path, reference = office
+    app.config["OFFICE_PASSWORD"] = "correct horse"
+    login = client.get(path).get_data(as_text=True)
+    client.post("/case/login", data={"csrf_token": csrf(login), "token": token_of(path),
+                                     "password": "correct horse"})
+    page = client.get(path).get_data(as_text=True)
+    assert reference in page and "登出管理處帳戶" in page
+    assert client.post("/case/logout", data={"token": token_of(path)}).status_code == 400  # CSRF
+    response = client.post("/case/logout", data={"csrf_token": csrf(page),
+                                                  "token": token_of(path)})
+    assert response.status_code == 303
+    again = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert reference not in again and "管理處密碼" in again
+
+
 def test_a_storm_of_case_page_requests_gets_a_429_page(app, client, office):
     app.config["CASE_RATE_LIMIT"] = "5/hour"
     path, _ = office

@@ -6,6 +6,7 @@ before anything is recorded. No JavaScript is needed.
     POST /case                  an action: token, action, message, handled_by -> confirmation
     POST /case/confirm          token, step (signed): recorded once -> 303 to the case
     POST /case/login            the shared office password, when OFFICE_PASSWORD is set
+    POST /case/logout           forget that login on this browser (a shared office computer)
     GET  /case/file?token=T&n=N evidence file N (1, 2, ...), with range requests (206, 416,
                                 If-Range); &download=1 as an attachment
 """
@@ -269,6 +270,14 @@ def office_login():
         form.password.errors = ["密碼不正確。如忘記密碼，請向管理處主任查詢。"]
     log.info("a wrong office password on the case page")
     return login_view(token, form, 403)
+
+
+@bp.post("/case/logout")
+def office_logout():
+    """On a shared office computer, the next person must type the password again."""
+    session.pop("office", None)
+    token = request.form.get("token", "")
+    return redirect(case_link(token) if token else "/", 303)
 
 
 @bp.errorhandler(CSRFError)
