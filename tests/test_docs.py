@@ -57,3 +57,14 @@ def test_every_command_of_the_app_and_its_options_are_in_the_readme(app):
 def test_the_readme_gives_the_two_commands_and_ci_runs_the_test_one():
     assert "./scripts/run" in README and "./scripts/test" in README
     assert "./scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_privacy_notice_states_the_periods_the_server_keeps():
+    """What the notice promises is what the defaults do (change both together)."""
+    notice = (ROOT / "content" / "privacy.md").read_text("utf-8")
+    retry, failed = DEFAULTS["RETRY_GIVE_UP_DAYS"], DEFAULTS["FAILED_KEEP_DAYS"]
+    promises = [f"最多重試 {retry} 日", f"再保留 {failed} 日", f"合共最多 {retry + failed} 日",
+                f"後 {DEFAULTS['CASE_KEEP_DAYS']} 日刪除",
+                {3600: "一小時後刪除"}[DEFAULTS["DRAFT_MAX_AGE"]],
+                {86400: "最多再保留一天"}[DEFAULTS["DRAFT_KEEP_ANSWERS"]]]
+    assert [promise for promise in promises if promise not in notice] == []
