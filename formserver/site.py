@@ -83,7 +83,18 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def shared_layout():
-        return layout_context(contract, facts, request.path)
+        context = layout_context(contract, facts, request.path)
+        if not switchable(app):
+            context["other_edition"] = ""
+        return context
+
+
+def switchable(app: Flask) -> bool:
+    """Can this page be opened again in the other script? Not the answer to a form (the same
+    address would show an empty form: the answers typed are in this page alone) nor a page
+    shown once (the confirmation with the access code)."""
+    view = app.view_functions.get(request.endpoint or "")
+    return request.method in ("GET", "HEAD") and not getattr(view, "shown_once", False)
 
 
 def serve_site(app: Flask) -> None:

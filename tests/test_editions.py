@@ -196,3 +196,21 @@ def test_the_residents_answers_are_never_cached_in_either_edition(client, prefix
         response = client.get(f"{prefix}{path}")
         assert response.status_code == 200, path
         assert response.headers["Cache-Control"] == "no-store", path
+
+
+def test_the_language_switch_never_loses_what_the_page_alone_holds(client):
+    """A form with its mistakes (the answers are in that page only) and the confirmation (its
+    access code is shown once) have no switch; every page that can be opened again has one."""
+    switch = re.compile(r'<a class="lang-switch" href="([^"]*)"')
+    assert switch.search(client.get(f"{PREFIX}/complaint").get_data(as_text=True))[1] == \
+        "/complaint"
+    mistakes = post_form(client, prefix=PREFIX, name="")
+    assert mistakes.status_code == 422 and not switch.search(mistakes.get_data(as_text=True))
+    assert post_form(client, prefix=PREFIX).status_code == 303
+    review = client.get(f"{PREFIX}/complaint/review").get_data(as_text=True)
+    assert switch.search(review)[1] == "/complaint/review"  # the draft is the session's
+    from helpers import send_reviewed
+
+    sent = client.get(send_reviewed(client, PREFIX).headers["Location"])
+    assert 'id="access-code"' in sent.get_data(as_text=True)
+    assert not switch.search(sent.get_data(as_text=True))

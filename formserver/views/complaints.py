@@ -323,6 +323,9 @@ def complaint_sent():
     return html
 
 
+complaint_sent.shown_once = True  # no language switch: it would lose the access code
+
+
 @bp.errorhandler(CSRFError)
 def csrf_failed(error):
     """An expired form keeps every answer: a resident may have spent an hour writing."""
