@@ -123,7 +123,7 @@ def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
         surname, given = han[:surname_length], han[surname_length:]
         plain.append(_han_run(han))
         titles = "|".join(map(re.escape, _OWN_TITLES))
-        checked.append(rf"(?:{_han_run(surname)})(?:{titles})")
+        checked.append(rf"(?:{_han_run(surname)})[ \t]?(?:{titles})")
         if len(given) >= 2:
             checked.append(_han_run(given))
         elif given:  # a one-character given name alone only where a clause starts: 芳补充：
