@@ -54,7 +54,7 @@ CUES = word_list("""
     前妻 前夫 老伴 伴侣 未婚夫 未婚妻 男朋友 女朋友 僱主 雇主 佣工 工人姐姐
     父亲 母亲 岳父 岳母 外父 外母 家公 家婆 老豆 老母 妈咪 爹地 儿媳 新抱 女婿 孙仔 孙女
     侄子 侄女 外甥 表哥 表姐 表弟 表妹 堂哥 堂姐 老板 老板娘 店主 菲佣 印佣
-    昵称 暱称 花名 绰号 网名
+    昵称 暱称 花名 绰号 网名 负责人
 """)
 _CUE_BEFORE = re.compile(
     rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之|嗰个|嗰位|嗰家|那个|那位|个)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?"
@@ -307,4 +307,4 @@ def _judge(simplified: str, start: int, end: int) -> Candidate | None:
 def _ends_a_phrase(simplified: str, end: int) -> bool:
     """王五话 / 王五，: a two-character name is followed by speech, a particle or punctuation."""
     following = simplified[end:end + 1]
-    return not following or following in set("话说讲同和及与在都也，。、；：！？,.;:!? )）")
+    return not following or following in set("话说讲同和及与在都也，。、；：！？,.;:!? )）(（")

@@ -65,3 +65,11 @@ def in_role(simplified: str, start: int, end: int) -> bool:
     before, after = simplified[max(0, start - 40):start], simplified[end:end + 24]
     return bool(_HAS_LETTERS.search(before) and _ENGLISH_ROLE_BEFORE.search(before)
                 or _HAS_LETTERS.search(after) and _ENGLISH_ROLE_AFTER.match(after))
+
+
+_ANY_ROLE = re.compile(rf"{_ROLE}|(?<![A-Za-z])(?:{_ENGLISH_ROLE})(?![A-Za-z])", re.IGNORECASE)
+
+
+def names_a_role(simplified: str) -> bool:
+    """Whether a label (a chat speaker's, a nickname) has a staff role in it (物业客服小陈)."""
+    return _ANY_ROLE.search(simplified) is not None
