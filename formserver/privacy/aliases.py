@@ -24,11 +24,13 @@ _CHAT_SPEAKER = re.compile(
     r"|【(?P<label>[^】\n]{1,16})】)[ \t]*[:：]",
     re.MULTILINE,
 )
-# Words that only ever introduce a name or nickname (叫佢 alone also means "tell him to").
-_NAMING = re.compile(
+# Words that only ever introduce a name or nickname (叫佢 alone also means "tell him to"),
+# read backwards from each opening quote: quotes are far fewer than characters.
+_QUOTE = re.compile(r"[「『“\"'‘](?=(?P<name>[^」』”\"'’\n]{1,20})[」』”\"'’])")
+_NAMING_BEFORE = re.compile(
     r"(?:(?:大家|人哋|人地|人们|街坊|我哋|我们)都?叫(?:佢|他|她)(?:做)?|名叫|叫做|花名|绰号|"
     r"昵称|暱称|网名|外号|人称|自称|(?<![A-Za-z])(?:called|named|nicknamed|known as))"
-    r"\s*(?:叫|系|係|是|为|:|：)?\s*[「『“\"'‘](?P<name>[^」』”\"'’\n]{1,20})[」』”\"'’]",
+    r"\s*(?:叫|系|係|是|为|:|：)?\s*$",
     re.IGNORECASE,
 )
 _NOT_A_NICKNAME = re.compile(r"(?:花园|大厦|中心|公司|会|台|群|组|group|club|page)$",
@@ -47,7 +49,9 @@ def find_named_by_context(matching: str, simplified: str) -> Iterator[Candidate]
             start, end = found.span(group)
             if not names_a_role(simplified[start:end]):
                 yield start, end, "person", True
-    for found in _NAMING.finditer(simplified):
+    for found in _QUOTE.finditer(simplified):
+        if not _NAMING_BEFORE.search(simplified, max(0, found.start() - 12), found.start()):
+            continue
         start, end = found.span("name")
         name = simplified[start:end].strip()
         if name and len(name) <= (6 if re.search(r"[\u4e00-\u9fff]", name) else 20) \

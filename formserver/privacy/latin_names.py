@@ -52,6 +52,9 @@ STOP_WORDS = frozenset((
     "how", "all", "any", "security", "guard", "manager", "staff", "cleaner", "owner", "owners",
     "resident", "residents", "tenant", "neighbour", "neighbor", "ah", "auntie", "aunty",
     "uncle", "mister", "madame", "mdm",
+    # A form's labels: Name: Thomas Ho, Address: ...
+    "name", "address", "phone", "tel", "mobile", "email", "date", "signature", "statement",
+    "subject", "re", "hkid", "passport", "witness", "ref",
 ))
 
 # Districts and places that read like romanised names.

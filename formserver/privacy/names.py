@@ -75,7 +75,7 @@ PLACES = frozenset((
 ))
 # Words that never end a given name: particles, pronouns, common verbs of reported speech.
 _NOT_IN_A_GIVEN_NAME = set("的了和同都在是说话讲去来有冇唔咗嘅喺佢"
-                           "我你他她们这那个就也又还及与或把被")
+                           "我你他她们这那个就也又还及与或把被为系")
 
 # What often follows a name: a conjunction, reported speech, punctuation.
 _AFTER_A_NAME = set("和同及与话说讲都也就，。、；：！？,.;:!?)）")
@@ -225,6 +225,8 @@ def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bo
         new_word = segmenter.frequency(word) == 0  # a word jieba's HMM found: mostly names
         named = segmenter.tag(word).startswith("nr") and segmenter.frequency(word) <= 300
         if not (len(word) <= 4 and (new_word or named)):
+            return None
+        if new_word and not cued and _is_word(word[:2]):  # 车主 + 为: a word and what follows
             return None
         # A given name has two characters at most: the HMM glued the next word's first one
         # on (张志伟成 + 日 is 张志伟 + 成日).

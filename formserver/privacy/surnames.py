@@ -178,7 +178,6 @@ _TABLE = """
 莊 Chong | Chong
 詹 Chim | Chim
 顧 Koo Ku | Ku
-涂 To | Tou
 賀 Ho | Ho
 郝 Kok | Kok
 龐 Pong | Pong

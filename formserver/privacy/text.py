@@ -102,6 +102,7 @@ def _other_mentions(matching: str, simplified: str, chosen: list, protected: lis
     if not spans:
         return
     yield from further_mentions(matching, simplified, spans)
+    yield from _flats_of(matching, chosen, {end for _, end in spans})
     names = {matching[start:end] for start, end in spans}
     hidden = {start for start, _, _, certain in chosen if certain}
     for name in names:
@@ -112,6 +113,20 @@ def _other_mentions(matching: str, simplified: str, chosen: list, protected: lis
                     start < p_end and p_start < end for p_start, p_end in protected):
                 yield start, end, "person", True
             position = matching.find(name, end)
+
+
+_BETWEEN_NAME_AND_FLAT = re.compile(r"[\s\-–—,，、:：(（]{1,4}")
+
+
+def _flats_of(matching: str, chosen: list, name_ends: set[int]
+              ) -> Iterator[tuple[int, int, str, bool]]:
+    """A flat written right after someone's name (陳大偉 — 第2座 15樓C室, a witness list) is
+    where they live."""
+    for start, end, kind, certain in chosen:
+        if kind == "unit" and not certain and any(
+                _BETWEEN_NAME_AND_FLAT.fullmatch(matching, name_end, start)
+                for name_end in name_ends if 0 < start - name_end <= 4):
+            yield start, end, "address", True
 
 
 def preload() -> None:
