@@ -18,10 +18,15 @@ from helpers import ROOT
 
 CORPUS = tomllib.loads((ROOT / "tests" / "data" / "heldout_3.toml").read_text("utf-8"))
 
-# part: ({kind: identifiers found at least}, look-alikes destroyed at most)
+# part: ({kind: identifiers found at least}, look-alikes destroyed at most). The first run,
+# before any change: own 96, document 17, payment 9, phone 20, email 5, address 8, handle 11,
+# birth_date 8, plate 12, person 64 of 88; 6 look-alikes destroyed. Three of those still
+# destroyed are government bodies' numbers from the region's preset (3696 1111, 2929 2222,
+# 2859 4875), which the app keeps (published_contacts with the region) and this scoring, which
+# passes site.toml's contacts only, does not.
 FLOORS = {
-    "blind": ({"own": 96, "document": 17, "payment": 9, "phone": 20, "email": 5, "address": 8,
-               "handle": 11, "birth_date": 8, "plate": 12, "person": 64}, 6),
+    "blind": ({"own": 98, "document": 17, "payment": 9, "phone": 21, "email": 5, "address": 11,
+               "handle": 12, "birth_date": 8, "plate": 12, "person": 86}, 3),
 }
 
 
