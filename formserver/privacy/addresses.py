@@ -75,10 +75,17 @@ _ENGLISH_ESTATE_ADDRESS = re.compile(
 
 # Another flat: a floor and a flat letter or number (13樓B室, 13B, Flat C, 20/F).
 _OTHER_FLAT = re.compile(
-    r"(?<![0-9A-Za-z])(?:(?:第\s*)?[0-9A-Za-z]{1,2}\s*[座棟栋]\s*)?"
+    r"(?<![0-9A-Za-z])(?:(?:第\s*)?[0-9A-Za-z]{1,2}\s*(?:[座棟栋幢]|号楼|號樓)\s*)?"
     r"(?:[0-9]{1,2}\s*(?:樓|楼|/F|F)\s*[A-H](?:\s*室)?"
-    r"|[0-9]{1,2}[A-H]\s*室|[0-9]{3,4}\s*室"
-    r"|Flat\s+[A-H0-9]{1,2},?\s*[0-9]{1,2}/F)(?![0-9A-Za-z座棟栋])",
+    r"|[0-9]{1,2}[A-H]\s*室|[0-9]{3,4}\s*室|[0-9]{1,2}\s*(?:单元|單元)\s*[0-9]{3,4}(?:\s*室)?"
+    r"|Flat\s+[A-H0-9]{1,2},?\s*[0-9]{1,2}/F(?:,?\s*(?:Block|Blk|Tower)\s*[A-Z0-9]{1,2})?)"
+    r"(?![0-9A-Za-z座棟栋])",
+    re.IGNORECASE,
+)
+# Someone lives in the flat that follows: then it is an address, not just a place.
+_LIVES_BEFORE = re.compile(
+    rf"(?:{_LIVES}|(?<![A-Za-z])(?:address|lives?\s+(?:at|in)|living\s+(?:at|in)"
+    r"|resides?\s+(?:at|in))\s*[:：]?)\s*$",
     re.IGNORECASE,
 )
 
@@ -136,4 +143,7 @@ def _road_end(address: str) -> int | None:
 
 def find_other_flats(matching: str) -> Iterator[Candidate]:
     for found in _OTHER_FLAT.finditer(matching):
-        yield found.start(), found.end(), "unit", False
+        if _LIVES_BEFORE.search(matching, max(0, found.start() - 12), found.start()):
+            yield found.start(), found.end(), "address", True
+        else:
+            yield found.start(), found.end(), "unit", False

@@ -129,7 +129,7 @@ def valid_phone(digits: str, international: bool, region: str) -> bool:
     region, or of any country when they start with its code."""
     national = _COUNTRY.sub("", digits) if _COUNTRY.match(digits) else digits
     if not (_SHAPES[region].fullmatch(national) or _COUNTRY.match(digits)):
-        return False
+        return international and _possible_abroad(digits)
     options = ["+" + digits] if international else [digits]
     if digits.startswith("00"):
         options.append("+" + digits[2:])
@@ -142,6 +142,17 @@ def valid_phone(digits: str, international: bool, region: str) -> bool:
         except phonenumbers.NumberParseException:
             continue
     return False
+
+
+def _possible_abroad(digits: str) -> bool:
+    """A number written with + and another country's code (+44 7700 900123): phonenumbers'
+    length check only, as new and fictional ranges of other countries are still phones."""
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.region_code_for_country_code(number.country_code) != "ZZ" and \
+        phonenumbers.is_possible_number(number)
 
 
 def phone_digits(phone: str, region: str) -> str:

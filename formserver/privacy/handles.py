@@ -16,7 +16,7 @@ _PLATFORMS = (
     r"微博|Weibo|Signal|Skype|Discord|Snapchat|YouTube|Youtube|Xiaohongshu|RED"
 )
 _HANDLE_AFTER_CUE = re.compile(
-    rf"(?:{_PLATFORMS})\s*(?:帳號|账号|帳戶|账户|戶口|户口|名稱|名称|ID|id|用戶名|用户名|"
+    rf"(?:{_PLATFORMS})\s*[（(]?\s*(?:帳號|账号|帳戶|账户|戶口|户口|名稱|名称|ID|id|用戶名|用户名|"
     r"username|handle|account|號碼|号码|號|号)?\s*(?:是|係|系|為|为|:|：|is|=|-|搵|加|search)?\s*"
     r"(?P<handle>@?[A-Za-z0-9_][A-Za-z0-9._\-]{2,31})(?![A-Za-z0-9@])"
 )

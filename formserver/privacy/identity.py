@@ -24,7 +24,12 @@ from .latin_names import given_name_syllables, surname_spellings_all
 from .matching import OWN_KINDS, for_matching, is_han, numerals_as_digits
 from .names import TITLES
 from .roles import in_role
-from .romanisation import given_name_pattern, surname_spellings, syllable_pattern
+from .romanisation import (
+    given_name_pattern,
+    initials_pattern,
+    surname_spellings,
+    syllable_pattern,
+)
 from .surnames import COMPOUND_SURNAMES
 from .units import unit_patterns
 
@@ -123,7 +128,7 @@ def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
         surname, given = han[:surname_length], han[surname_length:]
         plain.append(_han_run(han))
         titles = "|".join(map(re.escape, _OWN_TITLES))
-        checked.append(rf"(?:{_han_run(surname)})(?:{titles})")
+        checked.append(rf"(?:{_han_run(surname)})[ \t]?(?:{titles})")
         if len(given) >= 2:
             checked.append(_han_run(given))
         elif given:  # a one-character given name alone only where a clause starts: 芳补充：
@@ -136,8 +141,11 @@ def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
         roman_given = given_name_pattern(given) if given else ""
         forms = [rf"{_TITLE_BEFORE}{roman_surname}"]
         if roman_given:
-            forms += [rf"{roman_surname}[\s,.\-]*{roman_given}",
-                      rf"{roman_given}[\s,.\-]*{roman_surname}"]
+            # The given name's syllables, or its initials in capitals (KH Tsang, TSANG K.H.).
+            either = roman_given if len(given) < 2 else \
+                rf"(?:{roman_given}|(?-i:{initials_pattern(given)}))"
+            forms += [rf"{roman_surname}[\s,.\-]*{either}",
+                      rf"{either}[\s,.\-]*{roman_surname}"]
             if len(given) >= 2:
                 forms.append(roman_given)
         forms += [rf"{re.escape(word)}[\s,]+{roman_surname}" for word in words if len(word) >= 3]

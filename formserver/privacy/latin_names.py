@@ -23,10 +23,14 @@ _WORD = r"(?:[A-Z][a-z]+(?:['’-][A-Za-z][a-z]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
 _TITLE = r"(?:Mr|Mrs|Ms|Miss|Mdm|Madam|Madame|Dr|Mister|Auntie|Aunty|Uncle|Sir|Ah)\.?"
 _TITLE_BEFORE = re.compile(rf"(?<![A-Za-z]){_TITLE}\s+$")
 _ENGLISH_CUES = (r"neighbou?rs?|tenants?|residents?|owners?|landlord|landlady|named|called|"
-                 r"my name is|name\s*[:：]|witness|husband|wife|son|daughter|friend|signed")
+                 r"my name is|name\s*[:：]|witness|husband|wife|son|daughter|friend|signed|"
+                 r"helper|maid|agent|employer|sister|brother|mother|father|mum|mom|dad|cousin|"
+                 r"nephew|niece|grandson|granddaughter|grandmother|grandfather|grandma|grandpa|"
+                 r"child|kid|boyfriend|girlfriend|partner|colleague|boss|visitor|guest|"
+                 r"replacement")
 _CUE_BEFORE = re.compile(
     rf"(?:(?<![A-Za-z])(?:{_ENGLISH_CUES})(?![A-Za-z])[\s,:]*|(?:{'|'.join(CUES)})\s*[:：]?\s*)"
-    rf"(?:{_TITLE}\s+)?$",
+    rf"(?:{_TITLE}\s+)?[「『“\"'‘(（]?\s*$",
     re.IGNORECASE,
 )
 # One to four capitalised words (Wong Siu Ming, CHAN TAI MAN, Siu-ming).
@@ -48,6 +52,9 @@ STOP_WORDS = frozenset((
     "how", "all", "any", "security", "guard", "manager", "staff", "cleaner", "owner", "owners",
     "resident", "residents", "tenant", "neighbour", "neighbor", "ah", "auntie", "aunty",
     "uncle", "mister", "madame", "mdm",
+    # A form's labels: Name: Thomas Ho, Address: ...
+    "name", "address", "phone", "tel", "mobile", "email", "date", "signature", "statement",
+    "subject", "re", "hkid", "passport", "witness", "ref",
 ))
 
 # Districts and places that read like romanised names.
@@ -86,7 +93,7 @@ def find_latin_names(matching: str, simplified: str) -> Iterator[Candidate]:
         start, end = _name_words(matching, *found.span())
         if start >= end:
             continue
-        before = matching[max(0, start - 24):start]
+        before = simplified[max(0, start - 24):start]  # Chinese cues are in Simplified
         title = _TITLE_BEFORE.search(before)
         if title and not _is_place(matching[start:end]):
             candidate = (start - len(title.group()), end, "person", True)

@@ -34,10 +34,10 @@ TITLES = word_list("""
     先生 太太 小姐 女士 姑娘 夫人 伯伯 伯母 伯娘 婆婆 叔叔 姨姨 姨妈 阿姨 姐姐 哥哥 嫂嫂
     师奶 老师 医生 老板娘 老板 公公 爷爷 奶奶 婶婶 妹妹 老伯 老太 大叔 大妈 大哥 大姐
     律师 议员 校长 姑姑 大爷 大娘 大婶 大嫂 老太太 老先生 老太爷 姥姥 外婆 外公 阿公 阿婆
-    嫲嫲 妈妈 爸爸 阿婶 同学 老爷爷 婆 伯 叔 姨 姐 哥 嫂 婶 妹 仔 生 太
+    嫲嫲 妈妈 爸爸 阿婶 同学 老爷爷 婆 伯 叔 姨 姐 哥 嫂 婶 妹 仔 生 太 总
 """)
 _TITLE = re.compile(
-    rf"(?P<surname>{_SURNAME})(?P<title>{'|'.join(TITLES)})"
+    rf"(?P<surname>{_SURNAME})[ \t]?(?P<title>{'|'.join(TITLES)})"  # 余 生: a stray space
     rf"(?!{'|'.join(map(re.escape, STAFF_TITLES))})"
 )
 _LONG_TITLE = re.compile("|".join(title for title in TITLES if len(title) >= 2))
@@ -52,6 +52,9 @@ CUES = word_list("""
     租户 房东 业户 街坊 小朋友 孩子 婆婆 伯伯 名为 称为 个仔 个女 妻子 爸爸 妈妈 阿妈
     阿爸 孙子 孙女 外孙 收件人 寄件人 自称 屋主 单位主人 同事 家人 弟弟 妹妹 哥哥 姐姐
     前妻 前夫 老伴 伴侣 未婚夫 未婚妻 男朋友 女朋友 僱主 雇主 佣工 工人姐姐
+    父亲 母亲 岳父 岳母 外父 外母 家公 家婆 老豆 老母 妈咪 爹地 儿媳 新抱 女婿 孙仔 孙女
+    侄子 侄女 外甥 表哥 表姐 表弟 表妹 堂哥 堂姐 老板 老板娘 店主 菲佣 印佣
+    昵称 暱称 花名 绰号 网名 负责人
 """)
 _CUE_BEFORE = re.compile(
     rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之|嗰个|嗰位|嗰家|那个|那位|个)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?"
@@ -72,7 +75,7 @@ PLACES = frozenset((
 ))
 # Words that never end a given name: particles, pronouns, common verbs of reported speech.
 _NOT_IN_A_GIVEN_NAME = set("的了和同都在是说话讲去来有冇唔咗嘅喺佢"
-                           "我你他她们这那个就也又还及与或把被")
+                           "我你他她们这那个就也又还及与或把被为系")
 
 # What often follows a name: a conjunction, reported speech, punctuation.
 _AFTER_A_NAME = set("和同及与话说讲都也就，。、；：！？,.;:!?)）")
@@ -223,6 +226,8 @@ def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bo
         named = segmenter.tag(word).startswith("nr") and segmenter.frequency(word) <= 300
         if not (len(word) <= 4 and (new_word or named)):
             return None
+        if new_word and not cued and _is_word(word[:2]):  # 车主 + 为: a word and what follows
+            return None
         # A given name has two characters at most: the HMM glued the next word's first one
         # on (张志伟成 + 日 is 张志伟 + 成日).
         surname_length = 2 if word[:2] in SURNAMES else 1
@@ -304,4 +309,4 @@ def _judge(simplified: str, start: int, end: int) -> Candidate | None:
 def _ends_a_phrase(simplified: str, end: int) -> bool:
     """王五话 / 王五，: a two-character name is followed by speech, a particle or punctuation."""
     following = simplified[end:end + 1]
-    return not following or following in set("话说讲同和及与在都也，。、；：！？,.;:!? )）")
+    return not following or following in set("话说讲同和及与在都也，。、；：！？,.;:!? )）(（")

@@ -30,14 +30,18 @@ _CODE_CUES = (
     r"工單|工单|工作單|工作单|維修單|维修单|單號|单号|編號|编号|合約|合约|合同|發票|发票|收據|收据|"
     r"訂單|订单|個案|个案|案件|參考|参考|報價單|报价单|報告|报告|通告|告示|檔案|档案|"
     r"報案|报案|保單|保单|索償|索偿|申請|申请|預約|预约|追蹤|追踪|運單|运单|快遞單|快递单|"
+    r"流水號|流水号|交易號|交易号|交易編號|交易编号|"
     r"(?<![A-Za-z])(?:W\.?O|P\.?O)(?![A-Za-z])\.?"
 )
 _CODE_AFTER_CUE = re.compile(
-    rf"(?:(?:{_CODE_CUES})\s*(?:no\.?|number|#|編號|编号|號碼|号码|號|号|:|：|是|為|为)*"
+    rf"(?:(?:{_CODE_CUES})\s*(?:no\.?|number|#|編號|编号|號碼|号码|號|号|:|：|是|係|系|為|为)*"
     r"|(?<![A-Za-z])(?:job|ticket|case|ref(?:erence)?|invoice|receipt|contract|order|quotation|notice|"
     r"circular|work\s+order|claim|policy|report|application|booking|tracking|complaint|"
-    r"permit\s+application)\s*(?:no\.?|number|#|:)+(?:\s*(?:is|was))?)\s*"
-    r"(?P<code>[A-Za-z0-9](?:[A-Za-z0-9/\-]{0,28}[A-Za-z0-9])?)",
+    r"transaction|permit\s+application)\s*(?:no\.?|number|#|:)+(?:\s*(?:is|was))?"
+    r"|(?<![A-Za-z])ref\.)\s*"
+    # A police report number is letters and digits with spaces between (KLN RN 240315678).
+    r"(?P<code>[A-Z]{1,4}(?:[ ][A-Z]{1,4})?[ ][0-9]{5,12}(?![0-9A-Za-z])"
+    r"|[A-Za-z0-9](?:[A-Za-z0-9/\-]{0,28}[A-Za-z0-9])?)",
     re.IGNORECASE,
 )
 

@@ -13,11 +13,13 @@ ROLE_WORDS = (
     "清洁", "技工", "维修员", "维修工", "维修师傅", "水电师傅", "师傅", "工程部", "物业经理",
     "经理", "主任", "主管", "助理", "文员", "职员", "员工", "前台", "接待员", "客服", "管家",
     "司机", "园丁", "花王", "水电工", "电工", "工人", "承办商", "业委会", "业主委员会", "主席",
-    "委员", "秘书", "司库", "当值", "值班", "负责人", "督导", "队长", "组长", "领班", "经理人",
+    "委员", "秘书", "司库", "当值", "值班", "督导", "队长", "组长", "领班", "经理人",
     "总监", "大厦经理", "屋苑经理", "管业处", "服务中心", "客户服务", "护管员", "安全员",
     "主委", "管委会", "管委", "总干事", "物管", "保全员", "保全", "警卫", "门卫", "门岗",
     "值班员", "楼长", "居委会", "主任委员", "监委", "财委", "客服中心", "物业服务中心",
     "法团", "业主立案法团", "管理委员会", "管委会主委", "司库",
+    # 负责人 alone is whoever is in charge of anything (a shop, a renovation crew).
+    "物业负责人", "管理处负责人", "管理公司负责人", "项目负责人", "保安负责人", "承办商负责人",
 )
 # A surname followed by one of these is a member of staff in role (张经理, 李主任).
 STAFF_TITLES = (
@@ -63,3 +65,11 @@ def in_role(simplified: str, start: int, end: int) -> bool:
     before, after = simplified[max(0, start - 40):start], simplified[end:end + 24]
     return bool(_HAS_LETTERS.search(before) and _ENGLISH_ROLE_BEFORE.search(before)
                 or _HAS_LETTERS.search(after) and _ENGLISH_ROLE_AFTER.match(after))
+
+
+_ANY_ROLE = re.compile(rf"{_ROLE}|(?<![A-Za-z])(?:{_ENGLISH_ROLE})(?![A-Za-z])", re.IGNORECASE)
+
+
+def names_a_role(simplified: str) -> bool:
+    """Whether a label (a chat speaker's, a nickname) has a staff role in it (物业客服小陈)."""
+    return _ANY_ROLE.search(simplified) is not None

@@ -135,3 +135,12 @@ def given_name_pattern(given: str) -> str:
     parts = [syllable_pattern(cantonese_spellings(_TO_TRADITIONAL.convert(char))
                               | mandarin_spellings(char)) for char in given]
     return r"[\s\-]?".join(parts)
+
+
+def initials_pattern(given: str) -> str:
+    """The given name's initials in capitals, with or without dots (KH, K.H., K. H.)."""
+    parts = []
+    for char in given:
+        spellings = cantonese_spellings(_TO_TRADITIONAL.convert(char)) | mandarin_spellings(char)
+        parts.append("[" + "".join(sorted({spelling[0].upper() for spelling in spellings})) + "]")
+    return r"\.?\s?".join(parts) + r"\.?"

@@ -173,6 +173,25 @@ _TABLE = """
 利 Lee | Lei
 衛 Wai | Wai Vai
 連 Lin | Lin
+歐 Au | Ao
+曹 Tso Cho | Chou
+莊 Chong | Chong
+詹 Chim | Chim
+顧 Koo Ku | Ku
+賀 Ho | Ho
+郝 Kok | Kok
+龐 Pong | Pong
+藍 Lam | Lam
+柳 Lau | Lao
+湛 Cham | Cham
+禤 Huen | Hun
+岳 Ngok | Ngok
+鄔 Wu | Wu
+費 Fai | Fai
+談 Tam | Tam
+紀 Kei | Kei
+童 Tung | Tong
+蒙 Mung | Mong
 上官 Sheung Kwun | Seong Kun
 司徒 Szeto, Sze To | Si Tou
 歐陽 Au Yeung, Auyeung | Ao Ieong

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from . import segmenter
 from .addresses import find_addresses, find_other_flats
+from .aliases import find_named_by_context, further_mentions
 from .contacts import find_emails, find_phones, is_amount
 from .documents import find_birth_dates, find_documents
 from .handles import find_handles, find_urls
@@ -70,6 +71,7 @@ def find_personal_data(text: str, *, region: str = "HK", own: Own = None,
         *find_addresses(matching),
         *find_chinese_names(simplified),
         *find_latin_names(matching, simplified),
+        *find_named_by_context(matching, simplified),
         *find_other_flats(matching),
         *_long_numbers(matching),
     ]
@@ -95,10 +97,13 @@ def _other_mentions(matching: str, simplified: str, chosen: list, protected: lis
                     ) -> Iterator[tuple[int, int, str, bool]]:
     """A person's name found for certain once is a name wherever else it is written (吳詠琪讀緊
     小學。吳詠琪嘅出世紙), unless it is written next to a staff role there."""
-    names = {matching[start:end] for start, end, kind, certain in chosen
-             if kind == "person" and certain and end - start >= 2}
-    if not names:
+    spans = [(start, end) for start, end, kind, certain in chosen
+             if kind == "person" and certain and end - start >= 2]
+    if not spans:
         return
+    yield from further_mentions(matching, simplified, spans)
+    yield from _flats_of(matching, chosen, {end for _, end in spans})
+    names = {matching[start:end] for start, end in spans}
     hidden = {start for start, _, _, certain in chosen if certain}
     for name in names:
         position = matching.find(name)
@@ -108,6 +113,20 @@ def _other_mentions(matching: str, simplified: str, chosen: list, protected: lis
                     start < p_end and p_start < end for p_start, p_end in protected):
                 yield start, end, "person", True
             position = matching.find(name, end)
+
+
+_BETWEEN_NAME_AND_FLAT = re.compile(r"[\s\-–—,，、:：(（]{1,4}")
+
+
+def _flats_of(matching: str, chosen: list, name_ends: set[int]
+              ) -> Iterator[tuple[int, int, str, bool]]:
+    """A flat written right after someone's name (陳大偉 — 第2座 15樓C室, a witness list) is
+    where they live."""
+    for start, end, kind, certain in chosen:
+        if kind == "unit" and not certain and any(
+                _BETWEEN_NAME_AND_FLAT.fullmatch(matching, name_end, start)
+                for name_end in name_ends if 0 < start - name_end <= 4):
+            yield start, end, "address", True
 
 
 def preload() -> None:
