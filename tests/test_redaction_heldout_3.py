@@ -20,14 +20,13 @@ CORPUS = tomllib.loads((ROOT / "tests" / "data" / "heldout_3.toml").read_text("u
 
 # At least this many identifiers found per kind, and at most this many look-alikes destroyed.
 # The first run, before any change: own 96, document 17, payment 9, phone 20, email 5,
-# address 8, handle 11, birth_date 8, plate 12, person 64 of 88; 6 look-alikes destroyed.
-# Three of those still destroyed are government bodies' numbers from the region's preset
-# (3696 1111, 2929 2222, 2859 4875), which the app keeps (published_contacts with the region)
-# and this scoring, which passes site.toml's contacts only, does not.
+# address 8, handle 11, birth_date 8, plate 12, person 64 of 88; 6 look-alikes destroyed
+# (three of them government bodies' numbers from the region's preset, which the scoring now
+# keeps as the app does).
 PART = "blind"
 FLOORS = {"own": 98, "document": 17, "payment": 9, "phone": 21, "email": 5, "address": 11,
           "handle": 12, "birth_date": 8, "plate": 12, "person": 86}
-MOST_DESTROYED = 3
+MOST_DESTROYED = 0
 
 
 @pytest.fixture(scope="module")
