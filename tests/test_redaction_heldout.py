@@ -26,7 +26,7 @@ FLOORS = {
               "birth_date": 2, "plate": 4, "person": 47}, 0),
     "sealed": ({"own": 20, "document": 3, "payment": 2, "phone": 4, "email": 1, "address": 8,
                 "handle": 3, "birth_date": 3, "plate": 2, "person": 32}, 0),
-    "after": ({"phone": 12, "address": 25, "handle": 1, "person": 32}, 0),
+    "after": ({"phone": 12, "address": 25, "handle": 1, "person": 33}, 0),
 }
 
 

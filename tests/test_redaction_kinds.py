@@ -41,6 +41,26 @@ def test_other_peoples_names_are_hidden(name):
     assert name not in redact_text(f"鄰居{name}成日喺走廊堆雜物，我同{name}講過好多次。")
 
 
+@pytest.mark.parametrize(("text", "name"), [
+    ("樓上嗰個 Kelvin 夜晚成日拖櫈", "Kelvin"),
+    ("我已經同Maggie講咗三次", "Maggie"),
+    ("佢個工人Joyce話唔知", "Joyce"),
+    ("隔籬屋Ricky，佢架車泊咗喺我車位", "Ricky"),
+])
+def test_an_english_given_name_alone_in_chinese_text_is_hidden(text, name):
+    assert name not in redact_text(text)
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("管理員Kelvin話會跟進", "Kelvin"),  # staff in their role
+    ("貼咗張 Hello Kitty 貼紙喺門口", "Hello Kitty"),
+    ("5月 May 已經投訴過", "May"),  # a month, not on the list
+    ("I told Peter in the lobby", "Peter"),  # English: the cues and titles decide
+])
+def test_an_english_word_that_is_no_one_or_staff_in_role_is_kept(text, kept):
+    assert kept in redact_text(text)
+
+
 def test_the_estates_published_numbers_are_kept_only_when_passed_in():
     text = "管理處電話 2345 6789，鄰居電話 6123 4567"
     kept = redact_text(text, keep=["〔示例〕2345 6789"])

@@ -36,6 +36,9 @@ _ROLE_AFTER = re.compile(
     rf"^\s*(?:[（(]|(?:是|系|係|做|当|为)\s*(?:一名|一位|一个|个|名)?)?\s*(?:{_ROLE})"
 )
 
+# Someone's own 工人 is their domestic helper, not the estate's worker: 佢个工人, 屋企工人.
+_DOMESTIC_HELPER = re.compile(r"(?:个|屋企|家里|家中|家)\s*工人(?:[的嘅之\s:：]|叫|名叫|姓)?\s*$")
+
 ENGLISH_ROLE_WORDS = (
     "security guard", "guard", "security", "caretaker", "manager", "property manager",
     "estate manager", "building manager", "supervisor", "officer", "clerk", "staff", "cleaner",
@@ -59,8 +62,10 @@ _ENGLISH_ROLE_AFTER = re.compile(
 
 def in_role(simplified: str, start: int, end: int) -> bool:
     """Whether the name at simplified[start:end] is named with a staff role next to it."""
-    if _ROLE_BEFORE.search(simplified, max(0, start - 10), start) or _ROLE_AFTER.match(
-            simplified[end:end + 10]):
+    role_before = _ROLE_BEFORE.search(simplified, max(0, start - 10), start)
+    if role_before and _DOMESTIC_HELPER.search(simplified, max(0, start - 12), start):
+        role_before = None
+    if role_before or _ROLE_AFTER.match(simplified[end:end + 10]):
         return True
     before, after = simplified[max(0, start - 40):start], simplified[end:end + 24]
     return bool(_HAS_LETTERS.search(before) and _ENGLISH_ROLE_BEFORE.search(before)

@@ -23,6 +23,7 @@ from .addresses import find_addresses, find_other_flats
 from .aliases import find_named_by_context, further_mentions
 from .contacts import find_emails, find_phones, is_amount
 from .documents import find_birth_dates, find_documents
+from .given_names import find_given_names
 from .handles import find_handles, find_urls
 from .identity import own_mapping, own_values
 from .latin_names import find_latin_names, given_name_syllables
@@ -71,6 +72,7 @@ def find_personal_data(text: str, *, region: str = "HK", own: Own = None,
         *find_addresses(matching),
         *find_chinese_names(simplified),
         *find_latin_names(matching, simplified),
+        *find_given_names(matching, simplified),
         *find_named_by_context(matching, simplified),
         *find_other_flats(matching),
         *_long_numbers(matching),
