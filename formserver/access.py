@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 
 from . import cases
 from .crypto import keyed_hash
@@ -82,12 +82,21 @@ def access_hash(reference: str, code: str, secret: str) -> str:
     return keyed_hash(f"{reference.upper()}:{normal_access_code(code)}", secret, "access code")
 
 
-def serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt="case-access")
+def serializer(secret: str, issued_at: datetime | None = None) -> URLSafeTimedSerializer:
+    """Signs and checks the resident's links; issued_at (a clock passed in) stamps them at
+    another time than now."""
+    if issued_at is None:
+        return URLSafeTimedSerializer(secret, salt="case-access")
+
+    class StampedThen(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(issued_at.timestamp())
+
+    return URLSafeTimedSerializer(secret, salt="case-access", signer=StampedThen)
 
 
-def grant(reference: str, secret: str) -> str:
-    return serializer(secret).dumps(reference.upper())
+def grant(reference: str, secret: str, issued_at: datetime | None = None) -> str:
+    return serializer(secret, issued_at).dumps(reference.upper())
 
 
 def granted(token: str, config) -> str | None:
