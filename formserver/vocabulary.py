@@ -80,6 +80,5 @@ def normal_reference(typed: str) -> str:
     """A reference as printed (20261127-K7Q-4M2) however a keyboard typed it: full-width,
     in lower case, with spaces for dashes or none; anything else is given back as typed."""
     plain = normal_access_code(typed)
-    if re.fullmatch(r"[0-9]{8}[2-9A-HJKMNP-Z]{6}", plain):
-        return f"{plain[:8]}-{plain[8:11]}-{plain[11:]}"
-    return typed
+    printed = f"{plain[:8]}-{plain[8:11]}-{plain[11:]}"
+    return printed if len(plain) == 14 and REFERENCE.match(printed) else typed

@@ -40,6 +40,7 @@ GIVEN_NAMES = frozenset([
 # A capitalised word, then a look-up (an alternation of the names would be ten times slower).
 _WORD = re.compile(r"(?<![A-Za-z])[A-Z][a-z]{1,8}(?![A-Za-z])")
 _CHINESE = re.compile(r"[\u3400-\u9fff]")
+_NEXT_WORD_CAPITALISED = re.compile(r"[ \t]+[A-Z]")
 
 
 def find_given_names(matching: str, simplified: str) -> Iterator[Candidate]:
@@ -49,7 +50,7 @@ def find_given_names(matching: str, simplified: str) -> Iterator[Candidate]:
         start, end = found.span()
         before = matching[max(0, start - 2):start].rstrip()
         after = matching[end:end + 2].lstrip()
-        if _next_word_capitalised(matching, end):
+        if _NEXT_WORD_CAPITALISED.match(matching, end):
             continue  # Peter Chan: latin_names.py reads the whole name
         if before and before[-1].isascii() and before[-1].isalpha():
             continue  # part of an English phrase (Hello Kitty)
@@ -57,7 +58,3 @@ def find_given_names(matching: str, simplified: str) -> Iterator[Candidate]:
             continue
         if not in_role(simplified, start, end):
             yield start, end, "person", True
-
-
-def _next_word_capitalised(matching: str, end: int) -> bool:
-    return bool(re.match(r"[ \t]+[A-Z]", matching[end:end + 3]))
