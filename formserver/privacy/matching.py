@@ -124,3 +124,30 @@ def merged_windows(spans: Iterable[tuple[int, int]], before: int, after: int,
         window_start, window_end = start, end
     if window_end > window_start:
         yield window_start, window_end
+
+
+def scanned_alternation(alternatives: Iterable[str], *, ignore_case: bool = False,
+                        word_start: bool = False) -> str:
+    """A regex matching any of `alternatives` (regexes, each starting with a plain character),
+    to begin a pattern with, written so that re can scan for it quickly.
+
+    re tries a pattern at every position of the text unless it starts with a literal or a set of
+    characters; an alternation of cue words (and any word under IGNORECASE) is neither, and
+    costs a millisecond or more on a 5,000-character text. Here the alternatives' first
+    characters come first as a case-sensitive set (both cases if the pattern will be compiled
+    with ignore_case), then each alternative's rest behind a look-behind for its first
+    character, in the order given. word_start: a Latin alternative matches only where a word
+    starts, as (?<![A-Za-z]) before it would.
+    """
+    rests: dict[str, list[str]] = {}
+    for alternative in alternatives:
+        first = alternative[0].lower() if ignore_case else alternative[0]
+        rests.setdefault(first, []).append(alternative[1:])
+    firsts, branches = set(), []
+    for first, first_rests in rests.items():
+        latin = first.isascii() and first.isalpha()
+        firsts |= {first, first.swapcase()} if latin and ignore_case else {first}
+        guard = r"(?<![A-Za-z].)" if latin and word_start else ""
+        branches.append(f"{guard}(?<={re.escape(first)})(?:{'|'.join(first_rests)})")
+    first_set = "".join(sorted(map(re.escape, firsts)))
+    return f"(?-i:[{first_set}])(?:{'|'.join(branches)})"

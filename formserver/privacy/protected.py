@@ -8,7 +8,12 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from .matching import BLANKED_PLACEHOLDER, PLACEHOLDER, numerals_as_digits
+from .matching import (
+    BLANKED_PLACEHOLDER,
+    PLACEHOLDER,
+    numerals_as_digits,
+    scanned_alternation,
+)
 
 # The emergency and government numbers of each region, and those every region knows.
 PUBLIC_NUMBERS = {
@@ -27,18 +32,26 @@ _REFERENCE = re.compile(
     r"|(?<![A-Za-z0-9])[A-Z]{1,4}(?:[-/][A-Z]{1,4})?[-/]20[0-9]{2}[-/][0-9A-Z]{2,8}(?![A-Za-z0-9])"
 )
 _CODE_CUES = (
-    r"工單|工单|工作單|工作单|維修單|维修单|單號|单号|編號|编号|合約|合约|合同|發票|发票|收據|收据|"
-    r"訂單|订单|個案|个案|案件|參考|参考|報價單|报价单|報告|报告|通告|告示|檔案|档案|"
-    r"報案|报案|保單|保单|索償|索偿|申請|申请|預約|预约|追蹤|追踪|運單|运单|快遞單|快递单|"
-    r"流水號|流水号|交易號|交易号|交易編號|交易编号|"
-    r"(?<![A-Za-z])(?:W\.?O|P\.?O)(?![A-Za-z])\.?"
+    "工單", "工单", "工作單", "工作单", "維修單", "维修单", "單號", "单号", "編號", "编号", "合約",
+    "合约", "合同", "發票", "发票", "收據", "收据", "訂單", "订单", "個案", "个案", "案件", "參考",
+    "参考", "報價單", "报价单", "報告", "报告", "通告", "告示", "檔案", "档案", "報案", "报案",
+    "保單", "保单", "索償", "索偿", "申請", "申请", "預約", "预约", "追蹤", "追踪", "運單", "运单",
+    "快遞單", "快递单", "流水號", "流水号", "交易號", "交易号", "交易編號", "交易编号",
+    r"W\.?O(?![A-Za-z])\.?", r"P\.?O(?![A-Za-z])\.?",
+)
+_ENGLISH_CODE_CUES = (
+    "job", "ticket", "case", "ref(?:erence)?", "invoice", "receipt", "contract", "order",
+    "quotation", "notice", "circular", r"work\s+order", "claim", "policy", "report",
+    "application", "booking", "tracking", "complaint", "transaction", r"permit\s+application",
 )
 _CODE_AFTER_CUE = re.compile(
-    rf"(?:(?:{_CODE_CUES})\s*(?:no\.?|number|#|編號|编号|號碼|号码|號|号|:|：|是|係|系|為|为)*"
-    r"|(?<![A-Za-z])(?:job|ticket|case|ref(?:erence)?|invoice|receipt|contract|order|quotation|notice|"
-    r"circular|work\s+order|claim|policy|report|application|booking|tracking|complaint|"
-    r"transaction|permit\s+application)\s*(?:no\.?|number|#|:)+(?:\s*(?:is|was))?"
-    r"|(?<![A-Za-z])ref\.)\s*"
+    scanned_alternation((
+        *(cue + r"\s*(?:no\.?|number|#|編號|编号|號碼|号码|號|号|:|：|是|係|系|為|为)*"
+          for cue in _CODE_CUES),
+        *(cue + r"\s*(?:no\.?|number|#|:)+(?:\s*(?:is|was))?" for cue in _ENGLISH_CODE_CUES),
+        r"ref\.",
+    ), ignore_case=True, word_start=True)
+    + r"\s*"
     # A police report number is letters and digits with spaces between (KLN RN 240315678).
     r"(?P<code>[A-Z]{1,4}(?:[ ][A-Z]{1,4})?[ ][0-9]{5,12}(?![0-9A-Za-z])"
     r"|[A-Za-z0-9](?:[A-Za-z0-9/\-]{0,28}[A-Za-z0-9])?)",
