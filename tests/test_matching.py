@@ -1,13 +1,17 @@
-"""matching.scanned_alternation: the same matches as the plain alternation it speeds up."""
+"""matching.scanned_alternation and matching.hinted: the same matches as the plain patterns they
+speed up."""
 
 from __future__ import annotations
 
 import re
+import tomllib
 
+from helpers import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formserver.privacy.matching import scanned_alternation
+from formserver.privacy import segmenter
+from formserver.privacy.matching import HINTED, for_matching, scanned_alternation
 
 CUES = ("工單", "工作單", "編號", "job", "Job no", "ref(?:erence)?", r"ref\.", r"W\.?O", "BNO",
         r"work\s+order", "案件")
@@ -40,3 +44,23 @@ def test_a_cue_is_found_where_it_starts_a_word_only_when_asked():
                          re.IGNORECASE)
     assert [found.group() for found in pattern.finditer("JOB 1, ajob 2, 工單job 3")] == \
         ["JOB", "job"]
+
+
+def corpus_texts() -> list[str]:
+    texts = []
+    for path in sorted((ROOT / "tests" / "data").glob("*.toml")):
+        texts += [case["text"] for case in tomllib.loads(path.read_text("utf-8"))["case"]]
+    prose = (ROOT / "tests" / "data" / "complaint-guidance.zh.txt").read_text("utf-8")
+    return [*texts, "\n".join(texts), prose]
+
+
+def test_every_hinted_pattern_matches_like_its_bare_form():
+    import formserver.privacy.text  # noqa: F401  (compiles every finder's patterns)
+
+    texts = [for_matching(text) for text in corpus_texts()]
+    texts += [segmenter.simplified(text) for text in texts]
+    assert len(HINTED) >= 20
+    for bare, fast in HINTED:
+        for text in texts:
+            assert [(found.span(), found.groups()) for found in fast.finditer(text)] == \
+                [(found.span(), found.groups()) for found in bare.finditer(text)], bare.pattern

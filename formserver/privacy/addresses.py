@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .matching import hinted
+
 Candidate = tuple[int, int, str, bool]
 
 _HAN = r"[\u4e00-\u9fff]"
@@ -33,16 +35,18 @@ _NOT_ROADS = re.compile(r"(?:知道|报道|報道|频道|頻道|渠道|通道|�
 _ENGLISH_WORD = r"[A-Z][a-z]+(?:['’][a-z]+)?"
 _ENGLISH_ROAD = (r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Path|Drive|Dr|Terrace|Crescent|"
                  r"Square|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Circuit|Highway|Hill|Rise)")
-_ENGLISH_ADDRESS = re.compile(
+_ENGLISH_ADDRESS = hinted(
     rf"(?<![A-Za-z0-9/])(?:No\.?\s*)?[0-9]{{1,5}}[A-Za-z]?(?:\s*[-–]\s*[0-9]{{1,5}})?,?\s+"
     rf"(?:{_ENGLISH_WORD}\s+){{1,4}}{_ENGLISH_ROAD}(?![A-Za-z])\.?"
-    rf"(?:,?\s+(?:{_ENGLISH_WORD}\s?){{1,3}}(?=[,.\s]|$))?"
+    rf"(?:,?\s+(?:{_ENGLISH_WORD}\s?){{1,3}}(?=[,.\s]|$))?",
+    "N0-9",
 )
-_PORTUGUESE_ADDRESS = re.compile(
+_PORTUGUESE_ADDRESS = hinted(
     r"(?<![A-Za-z])(?:Rua|Avenida|Av\.|Estrada|Travessa|Beco|Largo|Calçada|Praça|Alameda|Pátio|Rotunda)"
     r"\s+(?:d[aeo]s?\s+|de\s+)?(?:[A-ZÀ-Ý][\wÀ-ÿ]+\s+(?:d[aeo]s?\s+|de\s+|e\s+)?){0,4}?"
     r"[A-ZÀ-Ý][\wÀ-ÿ]+"
-    r",?\s*(?:n\.?\s*[º°o]?\s*)?[0-9]{1,5}[A-Za-z]?(?![0-9])"
+    r",?\s*(?:n\.?\s*[º°o]?\s*)?[0-9]{1,5}[A-Za-z]?(?![0-9])",
+    "RAETBLCP",
 )
 
 # An estate and a block where someone lives (住喺屯門良景邨良仁樓1805室, 住在阳光小区3号楼,
@@ -67,20 +71,21 @@ _ENGLISH_ESTATE = (r"(?:Estate|Court|Gardens?|City|Villas?|Mansions?|Building|Ho
                    r"Plaza|Heights?|Park|Terrace|Towers?|Place|Lodge|Bay|Point|View|Square|Garden)")
 _ENGLISH_ESTATE_STARTS = ("Flat", "Room", "Rm", "Unit", "Block", "Blk", "Tower")
 # Flat 12B, Block 3, Laguna City; Block 2, Kornhill Gardens: a flat or block of a named estate.
-_ENGLISH_ESTATE_ADDRESS = re.compile(
+_ENGLISH_ESTATE_ADDRESS = hinted(
     r"(?<![A-Za-z])(?:(?:Flat|Room|Rm|Unit)\.?\s*[A-Z0-9]{1,5}\s*,\s*(?:[0-9]{1,2}/F\s*,\s*)?"
     r"(?:(?:Block|Blk|Tower|Phase)\s*[A-Z0-9]{1,3}\s*,\s*)?|(?:Block|Blk|Tower)\s*[A-Z0-9]{1,3}\s*,\s*)"
-    rf"(?:{_ENGLISH_WORD}\s+){{1,3}}{_ENGLISH_ESTATE}(?![A-Za-z])"
+    rf"(?:{_ENGLISH_WORD}\s+){{1,3}}{_ENGLISH_ESTATE}(?![A-Za-z])",
+    "FRUBT",
 )
 
 # Another flat: a floor and a flat letter or number (13樓B室, 13B, Flat C, 20/F).
-_OTHER_FLAT = re.compile(
+_OTHER_FLAT = hinted(
     r"(?<![0-9A-Za-z])(?:(?:第\s*)?[0-9A-Za-z]{1,2}\s*(?:[座棟栋幢]|号楼|號樓)\s*)?"
     r"(?:[0-9]{1,2}\s*(?:樓|楼|/F|F)\s*[A-H](?:\s*室)?"
     r"|[0-9]{1,2}[A-H]\s*室|[0-9]{3,4}\s*室|[0-9]{1,2}\s*(?:单元|單元)\s*[0-9]{3,4}(?:\s*室)?"
     r"|Flat\s+[A-H0-9]{1,2},?\s*[0-9]{1,2}/F(?:,?\s*(?:Block|Blk|Tower)\s*[A-Z0-9]{1,2})?)"
     r"(?![0-9A-Za-z座棟栋])",
-    re.IGNORECASE,
+    "第0-9A-Za-z", re.IGNORECASE,
 )
 # Someone lives in the flat that follows: then it is an address, not just a place.
 _LIVES_BEFORE = re.compile(

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from .matching import REGIONS, numerals_as_digits
+from .matching import REGIONS, hinted, numerals_as_digits
 
 Candidate = tuple[int, int, str, bool]
 
@@ -27,7 +27,7 @@ _CURRENCY_BEFORE = re.compile(
 _CURRENCY_AFTER = re.compile(r"^\s*(?:元|圓|圆|蚊|塊|块|萬|万|港元|澳門元|HKD|RMB|MOP)",
                              re.IGNORECASE)
 # Digits with at most three separators between each (9123 4567, 9 1 2 3 - 4 5 6 7, (852)91234567).
-_DIGIT_RUN = re.compile(r"(?<![0-9])(?:\+\s*)?[0-9](?:[ \t.\-_/·•()]{0,3}[0-9]){6,14}(?![0-9])")
+_DIGIT_RUN = hinted(r"(?<![0-9])(?:\+\s*)?[0-9](?:[ \t.\-_/·•()]{0,3}[0-9]){6,14}(?![0-9])", "+0-9")
 _DATE_LIKE = re.compile(r"^(?:19|20)[0-9]{2}[^0-9]+[0-9]{1,2}[^0-9]+[0-9]{1,2}$"
                         r"|^[0-9]{1,2}[^0-9]+[0-9]{1,2}[^0-9]+(?:19|20)[0-9]{2}$"
                         r"|^(?:19|20)[0-9]{2}[^0-9]+(?:19|20)[0-9]{2}$")
@@ -72,8 +72,8 @@ _DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three
                 "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _DIGIT_WORD = rf"(?:(?:double|triple)\s+)?(?:{'|'.join(_DIGIT_WORDS)})"
 # A number spelt out in English words (nine one two three, four five six seven; double six).
-_SPELT_DIGITS = re.compile(
-    rf"(?<![A-Za-z]){_DIGIT_WORD}(?:[\s,\-]+{_DIGIT_WORD}){{3,}}(?![A-Za-z])", re.IGNORECASE)
+_SPELT_DIGITS = hinted(rf"(?<![A-Za-z]){_DIGIT_WORD}(?:[\s,\-]+{_DIGIT_WORD}){{3,}}(?![A-Za-z])",
+                       "A-Za-z", re.IGNORECASE)
 
 
 def find_spelt_phones(matching: str, region: str) -> Iterator[Candidate]:
@@ -168,19 +168,20 @@ _TLD = (r"(?:com|net|org|edu|gov|info|biz|io|me|co|hk|mo|tw|cn|uk|us|au|sg|jp|ca
         r"xyz|top|site|online|mail)")
 _LOCAL = r"[A-Za-z0-9][A-Za-z0-9._%+-]*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_EMAIL = re.compile(
-    rf"(?<![A-Za-z0-9._%+-]){_LOCAL}@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,}}(?![A-Za-z0-9])"
+_EMAIL = hinted(
+    rf"(?<![A-Za-z0-9._%+-]){_LOCAL}@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,}}(?![A-Za-z0-9])",
+    "A-Za-z0-9",
 )
 AT = r"(?:\s*@\s*|\s*[\[(（{<【「]\s*at\s*[\])）}>】」]\s*|\s+at\s+|\s*(?:小老鼠|艾特)\s*)"
 DOT = r"(?:[.。｡]|\s*[\[(（{<【「]\s*dot\s*[\])）}>】」]\s*|\s+dot\s+|\s*(?:點|点)\s*)"
-_SPELT_EMAIL = re.compile(
+_SPELT_EMAIL = hinted(
     rf"(?<![A-Za-z0-9._%+-]){_LOCAL}{AT}{_LABEL}(?:{DOT}{_LABEL})*?{DOT}{_TLD}(?![A-Za-z0-9])",
-    re.IGNORECASE,
+    "A-Za-z0-9", re.IGNORECASE,
 )
 _FULL_STOPS = str.maketrans({"。": ".", "｡": "."})
 
 
-_MAYBE_SPELT = re.compile(r"(?<![A-Za-z])at(?![A-Za-z])|小老鼠|艾特", re.IGNORECASE)
+_MAYBE_SPELT = hinted(r"(?<![A-Za-z])at(?![A-Za-z])|小老鼠|艾特", "Aa小艾", re.IGNORECASE)
 
 
 def find_emails(matching: str) -> Iterator[Candidate]:

@@ -14,20 +14,23 @@ from .identifiers import (
     moid_is_valid,
     twid_is_valid,
 )
+from .matching import hinted, scanned_alternation
 
 Candidate = tuple[int, int, str, bool]
 
-_HKID = re.compile(
-    r"(?<![A-Za-z0-9])[A-Za-z]{1,2}\s?[0-9]{6}\s?(?:\(\s?[0-9Aa]\s?\)|[0-9Aa])(?![A-Za-z0-9])"
+_HKID = hinted(
+    r"(?<![A-Za-z0-9])[A-Za-z]{1,2}\s?[0-9]{6}\s?(?:\(\s?[0-9Aa]\s?\)|[0-9Aa])(?![A-Za-z0-9])",
+    "A-Za-z",
 )
-_CNID = re.compile(
+_CNID = hinted(
     r"(?<![A-Za-z0-9])[1-9][0-9]{5}[\s-]?(?:[0-9]{8}|[0-9]{4}[\s-]?[0-9]{4})[\s-]?[0-9]{3}[0-9Xx]"
-    r"(?![A-Za-z0-9])"
+    r"(?![A-Za-z0-9])",
+    "1-9",
 )
-_CNID15 = re.compile(r"(?<![A-Za-z0-9])[1-9][0-9]{5}[\s-]?[0-9]{6}[\s-]?[0-9]{3}(?![A-Za-z0-9])")
-_TWID = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]\s?[12ABCDabcd89][0-9]{8}(?![A-Za-z0-9])")
-_MOID_BRACKETED = re.compile(r"(?<![A-Za-z0-9])[1578]\s?[0-9]{6}\s?\(\s?[0-9]\s?\)")
-_MOID_PLAIN = re.compile(r"(?<![A-Za-z0-9])[1578]\s?[/-]?[0-9]{6}\s?[/-]?\s?[0-9](?![0-9])")
+_CNID15 = hinted(r"(?<![A-Za-z0-9])[1-9][0-9]{5}[\s-]?[0-9]{6}[\s-]?[0-9]{3}(?![A-Za-z0-9])", "1-9")
+_TWID = hinted(r"(?<![A-Za-z0-9])[A-Za-z]\s?[12ABCDabcd89][0-9]{8}(?![A-Za-z0-9])", "A-Za-z")
+_MOID_BRACKETED = hinted(r"(?<![A-Za-z0-9])[1578]\s?[0-9]{6}\s?\(\s?[0-9]\s?\)", "1578")
+_MOID_PLAIN = hinted(r"(?<![A-Za-z0-9])[1578]\s?[/-]?[0-9]{6}\s?[/-]?\s?[0-9](?![0-9])", "1578")
 _ID_CUE = re.compile(
     r"(?:身份證|身份证|身分證|身分证|證件|证件|BIR[PN]*|ID(?:\s*card)?|identity\s*card|I\.D\.)"
     r"[^0-9\n]{0,10}$",
@@ -35,7 +38,7 @@ _ID_CUE = re.compile(
 )
 # Hong Kong and mainland passports and travel permits (H/K/E/G/C + 8 digits, EA1234567):
 # nothing else in a complaint looks like these.
-_DOCUMENT = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][0-9]{8}|E[A-Z][0-9]{7})(?![A-Za-z0-9])")
+_DOCUMENT = hinted(r"(?<![A-Za-z0-9])(?:[A-Z][0-9]{8}|E[A-Z][0-9]{7})(?![A-Za-z0-9])", "A-Z")
 _DOCUMENT_CUES = (
     "護照", "护照", "passport", "通行證", "通行证", "回鄉證", "回乡证", "台胞證", "台胞证",
     "旅行證件", "旅行证件", "證件", "证件", "permit", "travel document", "簽證", "签证", "visa",
@@ -43,8 +46,8 @@ _DOCUMENT_CUES = (
     "身份書", "document", "BNO", "駕駛執照", "驾驶执照", "駕照", "驾照", "license", "licence",
 )
 _DOCUMENT_AFTER_CUE = re.compile(
-    rf"(?:{'|'.join(_DOCUMENT_CUES)})"
-    r"[^0-9A-Za-z\n]{0,8}(?:(?:no|number|num)(?![A-Za-z])\.?[^0-9A-Za-z\n]{0,3})?"
+    scanned_alternation(_DOCUMENT_CUES, ignore_case=True)
+    + r"[^0-9A-Za-z\n]{0,8}(?:(?:no|number|num)(?![A-Za-z])\.?[^0-9A-Za-z\n]{0,3})?"
     r"(?P<number>[A-Za-z]{0,2}\s?[0-9]{3,5}\s?[0-9]{3,6}[A-Za-z]?)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
@@ -83,10 +86,13 @@ _DATE = (
     r"|(?:19|20)[0-9]{2}\s*年\s*[0-9]{1,2}\s*月"
     r"|(?:19|20)[0-9]{6})"
 )
-_BIRTH_CUE = (r"出生日期|出生年月日|出生年月|出生於|出生于|出生|出世|生日|生於|生于|"
-              r"D\.?O\.?B\.?|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+on)?")
+_BIRTH_CUES = (
+    "出生日期", "出生年月日", "出生年月", "出生於", "出生于", "出生", "出世", "生日", "生於",
+    "生于", r"D\.?O\.?B\.?", r"date\s+of\s+birth", r"birth\s*date", "birthday", r"born(?:\s+on)?",
+)
 _BIRTH_AFTER_CUE = re.compile(
-    rf"(?:{_BIRTH_CUE})[^0-9\n。，,;；]{{0,8}}?(?P<date>{_DATE})",
+    scanned_alternation(_BIRTH_CUES, ignore_case=True)
+    + rf"[^0-9\n。，,;；]{{0,8}}?(?P<date>{_DATE})",
     re.IGNORECASE,
 )
 _BIRTH_AFTER_DATE = re.compile(r"出生|出世|生(?!活|意|產|产|效|病|氣|气|日)")

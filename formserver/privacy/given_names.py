@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .matching import hinted
 from .roles import in_role
 
 Candidate = tuple[int, int, str, bool]
@@ -38,7 +39,7 @@ GIVEN_NAMES = frozenset([
     "Wendy", "William", "Wilson", "Winnie", "Yvonne", "Zoe",
 ])
 # A capitalised word, then a look-up (an alternation of the names would be ten times slower).
-_WORD = re.compile(r"(?<![A-Za-z])[A-Z][a-z]{1,8}(?![A-Za-z])")
+_WORD = hinted(r"(?<![A-Za-z])[A-Z][a-z]{1,8}(?![A-Za-z])", "A-Z")
 _CHINESE = re.compile(r"[\u3400-\u9fff]")
 _NEXT_WORD_CAPITALISED = re.compile(r"[ \t]+[A-Z]")
 

@@ -7,21 +7,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .matching import hinted, scanned_alternation
+
 Candidate = tuple[int, int, str, bool]
 
 _PLATFORMS = (
-    r"微信號?|微信号|微信|WeChat(?:\s*ID)?|Weixin|WX|QQ號?|QQ号|QQ|LINE(?:\s*ID)?|Line\s*ID|"
-    r"WhatsApp|Whatsapp|whatsapp|IG|Instagram|instagram|Telegram|telegram|TG|Facebook|facebook|"
-    r"FB|臉書|脸书|面書|面书|Twitter|twitter|Threads|小紅書|小红书|抖音|Douyin|TikTok|Tiktok|"
-    r"微博|Weibo|Signal|Skype|Discord|Snapchat|YouTube|Youtube|Xiaohongshu|RED"
+    r"微信號?", "微信号", "微信", r"WeChat(?:\s*ID)?", "Weixin", "WX", r"QQ號?", "QQ号", "QQ",
+    r"LINE(?:\s*ID)?", r"Line\s*ID", "WhatsApp", "Whatsapp", "whatsapp", "IG", "Instagram",
+    "instagram", "Telegram", "telegram", "TG", "Facebook", "facebook", "FB", "臉書", "脸书",
+    "面書", "面书", "Twitter", "twitter", "Threads", "小紅書", "小红书", "抖音", "Douyin",
+    "TikTok", "Tiktok", "微博", "Weibo", "Signal", "Skype", "Discord", "Snapchat", "YouTube",
+    "Youtube", "Xiaohongshu", "RED",
 )
 _HANDLE_AFTER_CUE = re.compile(
-    rf"(?:{_PLATFORMS})\s*[（(]?\s*(?:帳號|账号|帳戶|账户|戶口|户口|名稱|名称|ID|id|用戶名|用户名|"
+    scanned_alternation(_PLATFORMS)
+    + r"\s*[（(]?\s*(?:帳號|账号|帳戶|账户|戶口|户口|名稱|名称|ID|id|用戶名|用户名|"
     r"username|handle|account|號碼|号码|號|号)?\s*(?:是|係|系|為|为|:|：|is|=|-|搵|加|search)?\s*"
     r"(?P<handle>@?[A-Za-z0-9_][A-Za-z0-9._\-]{2,31})(?![A-Za-z0-9@])"
 )
-_AT_HANDLE = re.compile(r"(?<![A-Za-z0-9._%+\-@])@(?P<handle>[A-Za-z_][A-Za-z0-9_.]{2,29})"
-                        r"(?![A-Za-z0-9@])(?!\.[A-Za-z]{2,}(?![A-Za-z]))")
+_AT_HANDLE = hinted(r"(?<![A-Za-z0-9._%+\-@])@(?P<handle>[A-Za-z_][A-Za-z0-9_.]{2,29})"
+                    r"(?![A-Za-z0-9@])(?!\.[A-Za-z]{2,}(?![A-Za-z]))", "@")
 _COMMON_WORDS = frozenset((
     "group", "chat", "call", "video", "message", "me", "him", "her", "them", "us", "you",
     "the", "and", "or", "to", "please", "id", "account", "number",
@@ -40,11 +45,11 @@ def find_handles(matching: str) -> Iterator[Candidate]:
         yield found.start(), found.end(), "handle", True
 
 
-_URL = re.compile(
+_URL = hinted(
     r"(?:https?://|www\.)[^\s<>\"'，。、（）「」]+"
     r"|(?<![A-Za-z0-9@.\-])[A-Za-z0-9][A-Za-z0-9.\-]*\.(?:com|me|net|cn|am|link|ee)/"
     r"[^\s<>\"'，。、（）「」]+",
-    re.IGNORECASE,
+    "A-Za-z0-9", re.IGNORECASE,
 )
 _PERSONAL_HOSTS = re.compile(
     r"(?:^|\.)(?:facebook|fb|instagram|instagr|wa|t|line|weibo|twitter|x|tiktok|youtube|"
@@ -59,7 +64,7 @@ _PERSONAL_QUERY = re.compile(
 )
 
 
-_MAYBE_URL = re.compile(r"https?://|www\.|\.(?:com|me|net|cn|am|link|ee)/", re.IGNORECASE)
+_MAYBE_URL = hinted(r"https?://|www\.|\.(?:com|me|net|cn|am|link|ee)/", "hHwW.", re.IGNORECASE)
 
 
 def find_urls(matching: str) -> Iterator[Candidate]:

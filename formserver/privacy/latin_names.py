@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from . import segmenter
+from .matching import hinted
 from .names import CUES
 from .roles import in_role
 from .romanisation import cantonese_spellings, mandarin_spellings
@@ -34,7 +35,7 @@ _CUE_BEFORE = re.compile(
     re.IGNORECASE,
 )
 # One to four capitalised words (Wong Siu Ming, CHAN TAI MAN, Siu-ming).
-_WORDS = re.compile(rf"(?<![A-Za-z]){_WORD}(?:[ \t]+{_WORD}){{0,3}}(?![A-Za-z])")
+_WORDS = hinted(rf"(?<![A-Za-z]){_WORD}(?:[ \t]+{_WORD}){{0,3}}(?![A-Za-z])", "A-Z")
 
 # Words that start sentences or name things, never people: they end a name.
 STOP_WORDS = frozenset((

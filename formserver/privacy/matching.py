@@ -151,3 +151,16 @@ def scanned_alternation(alternatives: Iterable[str], *, ignore_case: bool = Fals
         branches.append(f"{guard}(?<={re.escape(first)})(?:{'|'.join(first_rests)})")
     first_set = "".join(sorted(map(re.escape, firsts)))
     return f"(?-i:[{first_set}])(?:{'|'.join(branches)})"
+
+
+# Every pattern compiled by `hinted`, with its bare form, for the test that they match alike.
+HINTED: list[tuple[re.Pattern, re.Pattern]] = []
+
+
+def hinted(pattern: str, first_characters: str, flags: int = 0) -> re.Pattern:
+    """The pattern compiled behind a look-ahead for the characters it can start with (the
+    contents of a set, such as "0-9A-Za-z"): re then passes over every other position at once
+    instead of trying the whole pattern there, two to three times faster on Chinese text."""
+    compiled = re.compile(f"(?=[{first_characters}])(?:{pattern})", flags)
+    HINTED.append((re.compile(pattern, flags), compiled))
+    return compiled

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 
 from . import segmenter
-from .matching import merged_windows
+from .matching import hinted, merged_windows
 from .roles import STAFF_TITLES, in_role
 from .surnames import SURNAMES
 
@@ -41,9 +41,8 @@ _TITLE = re.compile(
     rf"(?!{'|'.join(map(re.escape, STAFF_TITLES))})"
 )
 _LONG_TITLE = re.compile("|".join(title for title in TITLES if len(title) >= 2))
-_PREFIXED = re.compile(
-    rf"(?<![老小阿])(?:老|小)(?P<surname>{_SURNAME})|阿(?P<given>[\u4e00-\u9fff])"
-)
+_PREFIXED = hinted(rf"(?<![老小阿])(?:老|小)(?P<surname>{_SURNAME})|阿(?P<given>[\u4e00-\u9fff])",
+                   "老小阿")
 _NOT_A_NICKNAME = set("姨伯婆叔婶公嫲爷妈爸哥姐妹仔女嫂婆拉门里富根胶斯尔姆弥飞谁边也")
 
 CUES = word_list("""

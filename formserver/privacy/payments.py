@@ -8,20 +8,23 @@ from collections.abc import Iterator
 
 from .contacts import is_amount
 from .identifiers import luhn_is_valid
+from .matching import hinted, scanned_alternation
 
 Candidate = tuple[int, int, str, bool]
 
-_CARD = re.compile(r"(?<![0-9])[0-9]{4}(?:[ \-]?[0-9]{2,4}){2,4}(?:[ \-]?[0-9]{1,3})?(?![0-9])")
+_CARD = hinted(r"(?<![0-9])[0-9]{4}(?:[ \-]?[0-9]{2,4}){2,4}(?:[ \-]?[0-9]{1,3})?(?![0-9])", "0-9")
 _CARD_CUE = re.compile(
     r"(?:卡|card|Visa|Master|UnionPay|銀聯|银联|AE|Amex|信用咭|咭)[^0-9\n]{0,12}$", re.IGNORECASE
 )
 _ACCOUNT_CUES = (
-    r"帳號|帐号|賬號|账号|帳戶|帐户|賬戶|账户|戶口|户口|户頭|戶頭|銀行戶口|银行户口|收款帳號|"
-    r"account(?:\s*(?:no|number|#))?\.?|a/c(?:\s*no\.?)?|acct\.?|轉數快|转数快|FPS(?:\s*ID)?|"
-    r"IBAN|SWIFT|銀行|银行|存款|過數|过数|轉帳|转账|轉賬"
+    "帳號", "帐号", "賬號", "账号", "帳戶", "帐户", "賬戶", "账户", "戶口", "户口", "户頭", "戶頭",
+    "銀行戶口", "银行户口", "收款帳號", r"account(?:\s*(?:no|number|#))?\.?", r"a/c(?:\s*no\.?)?",
+    r"acct\.?", "轉數快", "转数快", r"FPS(?:\s*ID)?", "IBAN", "SWIFT", "銀行", "银行", "存款",
+    "過數", "过数", "轉帳", "转账", "轉賬",
 )
 _ACCOUNT = re.compile(
-    rf"(?:{_ACCOUNT_CUES})[^0-9A-Za-z\n]{{0,12}}(?:(?:is|係|是|為|为)\s*)?"
+    scanned_alternation(_ACCOUNT_CUES, ignore_case=True)
+    + r"[^0-9A-Za-z\n]{0,12}(?:(?:is|係|是|為|为)\s*)?"
     r"(?P<number>[0-9](?:[ \-]?[0-9]){5,24})(?![0-9])",
     re.IGNORECASE,
 )

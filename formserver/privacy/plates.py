@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .matching import hinted
+
 Candidate = tuple[int, int, str, bool]
 
 _PROVINCES = (
@@ -16,14 +18,15 @@ _MAINLAND_PLATE = re.compile(
     rf"[{_PROVINCES}][A-Za-z][·・•‧. -]?"
     r"(?:[A-Za-z0-9]{5,6}[挂掛學学警]?|[A-Za-z0-9]{4}[港澳])(?![A-Za-z0-9])"
 )
-_TAIWAN_PLATE = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z]{3}-[0-9]{4}(?![A-Za-z0-9-])")
+_TAIWAN_PLATE = hinted(r"(?<![A-Za-z0-9-])[A-Za-z]{3}-[0-9]{4}(?![A-Za-z0-9-])", "A-Za-z")
 # Shapes that are plates only when the text is about cars.
-_PLATE_NEEDING_CUE = re.compile(
+_PLATE_NEEDING_CUE = hinted(
     r"(?<![A-Za-z0-9-])(?:"
     r"[A-HJ-NPR-Z]{2} ?[1-9][0-9]{0,3}"  # Hong Kong: AB 1234 (no I, O or Q)
     r"|[0-9]{4}-[A-Za-z]{2}|[A-Za-z]{2}-[0-9]{4}|[0-9]{3}-[A-Za-z]{3}"  # older Taiwan shapes
     r"|M[A-Z]-?[0-9]{2}-?[0-9]{2}"  # Macau: MA-12-34
-    r")(?![A-Za-z0-9-]|[年月日號号樓楼層层座室/:%]|\.[0-9])"
+    r")(?![A-Za-z0-9-]|[年月日號号樓楼層层座室/:%]|\.[0-9])",
+    "A-Za-z0-9",
 )
 _CAR_CUE = re.compile(r"車|车|泊|plate|vehicle|cars?(?![A-Za-z])|reg\.? ?no|的士|taxi|"
                       r"van(?![A-Za-z])|motor(?:cycle|bike)|scooter|電單|电单|機車|机车|摩托",

@@ -11,6 +11,7 @@ from functools import lru_cache
 from .matching import (
     BLANKED_PLACEHOLDER,
     PLACEHOLDER,
+    hinted,
     numerals_as_digits,
     scanned_alternation,
 )
@@ -24,12 +25,12 @@ PUBLIC_NUMBERS = {
 }
 COMMON_PUBLIC_NUMBERS = ("999", "1823", "12345", "12315", "110", "119", "120")
 
-_REFERENCE = re.compile(
-    # This system's references: 20261127-K7Q-4M2, and the older HK-20261127-7KQ4.
+_REFERENCE = hinted(
     r"(?<![A-Za-z0-9])(?:20[0-9]{6}-[A-Z0-9]{3}-[A-Z0-9]{3}|[A-Z]{2,4}-20[0-9]{6}-[A-Z0-9]{4,8})"
     r"(?![A-Za-z0-9])"
     # Codes with letters, a year and a number: WO-2026-1187, HK-C-2026-0031, INV/2026/0042.
-    r"|(?<![A-Za-z0-9])[A-Z]{1,4}(?:[-/][A-Z]{1,4})?[-/]20[0-9]{2}[-/][0-9A-Z]{2,8}(?![A-Za-z0-9])"
+    r"|(?<![A-Za-z0-9])[A-Z]{1,4}(?:[-/][A-Z]{1,4})?[-/]20[0-9]{2}[-/][0-9A-Z]{2,8}(?![A-Za-z0-9])",
+    "2A-Z",
 )
 _CODE_CUES = (
     "工單", "工单", "工作單", "工作单", "維修單", "维修单", "單號", "单号", "編號", "编号", "合約",

@@ -27,7 +27,7 @@ from .given_names import find_given_names
 from .handles import find_handles, find_urls
 from .identity import own_mapping, own_values
 from .latin_names import find_latin_names, given_name_syllables
-from .matching import PLACEHOLDER, PLACEHOLDERS, REGIONS, Finding, for_matching
+from .matching import PLACEHOLDER, PLACEHOLDERS, REGIONS, Finding, for_matching, hinted
 from .names import find_chinese_names
 from .payments import find_payment_numbers
 from .plates import find_plates
@@ -41,7 +41,7 @@ Own = Mapping[str, str] | Iterable[tuple[str, str]] | None
 _CHECKED = ("hkid", "cn_id", "tw_id")
 # Kinds that a published number or address (keep) can be.
 _KEEPABLE = ("phone", "email", "number", "handle", "url", "account")
-_LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ \-]?[0-9]){6,}(?![0-9A-Za-z])")
+_LONG_NUMBER = hinted(r"(?<![0-9A-Za-z])[0-9](?:[ \-]?[0-9]){6,}(?![0-9A-Za-z])", "0-9")
 _DATE_OR_TIME = re.compile(r"^(?:19|20)[0-9]{2}[01][0-9][0-3][0-9](?:[0-2][0-9][0-5][0-9])?$")
 
 
