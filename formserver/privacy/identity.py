@@ -21,7 +21,7 @@ import opencc
 from . import segmenter
 from .contacts import AT, DOT, phone_digits
 from .latin_names import given_name_syllables, surname_spellings_all
-from .matching import OWN_KINDS, for_matching, is_han, numerals_as_digits
+from .matching import OWN_KINDS, for_matching, is_han, numerals_as_digits, starting_with
 from .names import TITLES
 from .roles import in_role
 from .romanisation import (
@@ -120,7 +120,7 @@ def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
     plain, checked, letters = [], [], []
     han = "".join(char for char in name if is_han(char))
     words = re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", "".join(" " if is_han(c) else c for c in name))
-    latin = rf"(?<!{_LATIN})(?:{{}})(?!{_LATIN})"
+    latin = starting_with(_LATIN[1:-1], rf"(?<!{_LATIN})(?:{{}})(?!{_LATIN})")
     if len(han) >= 2:
         simplified = segmenter.simplified(han)
         surname_length = 2 if simplified[:2] in {segmenter.simplified(s) for s in
@@ -175,7 +175,8 @@ def _phone_patterns(phone: str, region: str) -> list[str]:
         return []
     country_code = r"(?:(?:\+|00)\s*\(?(?:852|853|886|86)\)?[\s\-]*)?"
     separator = r"[\s\-.·•_/()]{0,2}"
-    return [rf"(?<![0-9]){country_code}0?" + separator.join(digits) + r"(?![0-9])"]
+    return [starting_with("+0-9", rf"(?<![0-9]){country_code}0?" + separator.join(digits)
+                          + r"(?![0-9])")]
 
 
 def _email_patterns(email: str) -> list[str]:
@@ -186,5 +187,6 @@ def _email_patterns(email: str) -> list[str]:
     spelt = re.escape(local) + AT + DOT.join(map(re.escape, domain.split(".")))
     patterns = [re.escape(email), spelt]
     if len(local) >= 5:  # chan.taiman alone, e.g. as a handle
-        patterns.append(rf"(?<![A-Za-z0-9._%+\-]){re.escape(local)}(?![A-Za-z0-9_%+\-]|\.[A-Za-z0-9])")
+        alone = rf"(?<![A-Za-z0-9._%+\-]){re.escape(local)}(?![A-Za-z0-9_%+\-]|\.[A-Za-z0-9])"
+        patterns.append(starting_with(re.escape(local[0]), alone))
     return patterns

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .matching import for_matching
+from .matching import for_matching, starting_with
 
 CHINESE_DIGITS = "〇一二三四五六七八九"
 _CHINESE_NUMBER = "[〇零一二三四五六七八九十兩两]+"
@@ -155,4 +155,5 @@ def unit_patterns(unit: str) -> list[str]:
         before = rf"(?:{before}{_SEP})?"
     after = (rf"(?:{joiner}(?:(?:Block|Blk|Tower)\.?\s*{re.escape(parsed.block)}(?![0-9A-Za-z])"
              rf"|(?:第\s*)?{re.escape(parsed.block)}\s*(?:座|棟|栋|幢)))?") if parsed.block else ""
-    return [rf"(?<![0-9A-Za-z]){before}{_alternatives(*forms)}{after}"]
+    return [starting_with(f"0-9A-Za-z第#{CHINESE_DIGITS}十",
+                          rf"(?<![0-9A-Za-z]){before}{_alternatives(*forms)}{after}")]
