@@ -72,6 +72,8 @@ PLACES = frozenset((
     "冯秉芬", "周大福", "司徒拔", "高街", "林士", "马头围", "马头涌", "何东",
     "黄竹坑", "田湾", "石澳", "赤柱", "浅水湾", "东方", "方面", "马上",
 ))
+_LONG_PLACE = re.compile("|".join(sorted((place for place in PLACES if len(place) >= 3),
+                                       key=len, reverse=True)))
 # Words that never end a given name: particles, pronouns, common verbs of reported speech.
 _NOT_IN_A_GIVEN_NAME = set("的了和同都在是说话讲去来有冇唔咗嘅喺佢"
                            "我你他她们这那个就也又还及与或把被为系")
@@ -286,8 +288,7 @@ def _judge(simplified: str, start: int, end: int) -> Candidate | None:
     given = name[surname_length:]
     if not 1 <= len(given) <= 2 or any(char in _NOT_IN_A_GIVEN_NAME for char in given):
         return None
-    if name in PLACES or any(place in simplified[max(0, start - 2):end + 2] for place in PLACES
-                              if len(place) >= 3):
+    if name in PLACES or _LONG_PLACE.search(simplified, max(0, start - 2), end + 2):
         return None
     if _is_word(name, 5):
         return None
