@@ -151,9 +151,11 @@ def redact_text(text: str, *, region: str = "HK", own: Own = None, keep: Iterabl
     occurrence of each of `also` (words the resident ticked on the review page) too."""
     own = own_mapping(own)
     also = tuple(word for word in also if word and word.strip())
-    findings = [finding for finding in find_personal_data(text, region=region, own=own, keep=keep)
-                if finding.certain]
-    findings = _merged(findings, list(_also_findings(text, also, region, own, keep)))
+    found = find_personal_data(text, region=region, own=own, keep=keep)
+    # The kind of each word the resident ticked (the review page offered it), for its label.
+    kinds = {finding.text.casefold(): finding.kind for finding in found if not finding.certain}
+    findings = _merged([finding for finding in found if finding.certain],
+                       list(_also_findings(text, also, kinds)))
     # A replacement can make a new identifier visible (a neighbour that was glued to it, or
     # that lost a character to it), so look again until nothing is found. Every round turns
     # text into placeholders, which are never matched again, so it ends. (Looking again only
@@ -162,7 +164,7 @@ def redact_text(text: str, *, region: str = "HK", own: Own = None, keep: Iterabl
         text = _replaced(text, findings)
         findings = [finding for finding in find_personal_data(text, region=region, own=own,
                                                                keep=keep) if finding.certain]
-        findings = _merged(findings, list(_also_findings(text, also, region, own, keep)))
+        findings = _merged(findings, list(_also_findings(text, also, kinds)))
     return text
 
 
@@ -227,13 +229,13 @@ def _without_overlaps(candidates: list) -> list[tuple[int, int, str, bool]]:
     return chosen
 
 
-def _also_findings(text: str, also: tuple[str, ...], region: str, own, keep) -> Iterator[Finding]:
+def _also_findings(text: str, also: tuple[str, ...], kinds: dict[str, str]
+                   ) -> Iterator[Finding]:
+    """Every occurrence of each word the resident ticked (kinds: their kinds, by casefold)."""
     if not also:
         return
     matching = for_matching(text)
     protected = list(protected_spans(matching))
-    kinds = {finding.text.casefold(): finding.kind
-             for finding in possible_personal_data(text, region=region, own=own, keep=keep)}
     for word in also:
         pattern = r"\s*".join(map(re.escape, for_matching(word).split()))
         for found in re.finditer(pattern, matching, re.IGNORECASE):
