@@ -316,6 +316,11 @@ def digest_sent(db, week: str) -> bool:
     return db.execute("SELECT 1 FROM digests WHERE week = ?", (week,)).fetchone() is not None
 
 
+def last_digest(db) -> str | None:
+    """The latest week a digest was sent for (weeks are 2026-W49: they sort as text)."""
+    return db.execute("SELECT max(week) FROM digests").fetchone()[0]
+
+
 def mark_digest(db, week: str, now: datetime) -> None:
     db.execute("INSERT INTO digests VALUES (?, ?)", (week, now.isoformat()))
 

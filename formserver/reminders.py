@@ -115,14 +115,28 @@ def digest_weekday(config) -> int | None:
     return WEEKDAYS.index(name) if name else None
 
 
-def send_digest(config, now: datetime, result: TimerRound) -> None:
+def digest_moment(config, now: datetime) -> datetime | None:
+    """When the latest digest fell due: the last DIGEST_WEEKDAY at DIGEST_HOUR up to now."""
     weekday = digest_weekday(config)
-    if weekday is None or now.weekday() != weekday or now.hour < DIGEST_HOUR:
+    if weekday is None:
+        return None
+    moment = (now - timedelta(days=(now.weekday() - weekday) % 7)).replace(
+        hour=DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    return moment if moment <= now else moment - timedelta(days=7)
+
+
+def send_digest(config, now: datetime, result: TimerRound) -> None:
+    moment = digest_moment(config, now)
+    if moment is None:
         return
-    year, week, _ = now.isocalendar()
+    year, week, _ = moment.isocalendar()
     key = f"{year}-W{week:02d}"
     with store(config) as db, cases.transaction(db):
-        if cases.digest_sent(db, key):
+        # A digest missed on its day (the deliverer was down) goes at the first round after,
+        # until the next falls due; the first digest ever, only on its day.
+        last = cases.last_digest(db)
+        if cases.digest_sent(db, key) or (moment.date() != now.date()
+                                          and (last is None or last > key)):
             return
         summary = case_stats.weekly_summary(cases.cases_where(db), now, config)
         first_day = now.date() - timedelta(days=7)

@@ -151,6 +151,31 @@ def test_the_weekly_digest_goes_to_the_committee_once_on_its_weekday(app, client
         assert value not in digest.as_string(), value
 
 
+def test_a_digest_missed_on_its_day_goes_at_the_next_round_and_only_once(app, smtp_server,
+                                                                        sent):
+    _, _, case = sent
+    monday = case.submitted_at + timedelta(days=7 - case.submitted_at.weekday())
+    monday = monday.replace(hour=9, minute=30)
+    first = run_timers(app.config, monday).digest
+    # The next Monday the deliverer is down all day; it comes back on Tuesday morning.
+    tuesday = monday + timedelta(days=8, hours=-2)
+    late = run_timers(app.config, tuesday).digest
+    assert late is not None and late != first
+    assert run_timers(app.config, tuesday + timedelta(days=1)).digest is None
+    assert run_timers(app.config, tuesday + timedelta(days=5)).digest is None  # Sunday
+    assert run_timers(app.config, monday + timedelta(days=14)).digest not in (None, first, late)
+    digests = [m for m in deliver(app, smtp_server) if "每週摘要" in m["Subject"]]
+    assert len(digests) == 3 and len({m["Message-ID"] for m in digests}) == 3
+
+
+def test_the_first_digest_ever_waits_for_its_day(app, sent):
+    _, _, case = sent
+    monday = case.submitted_at + timedelta(days=7 - case.submitted_at.weekday())
+    tuesday = monday.replace(hour=10) + timedelta(days=1)
+    assert run_timers(app.config, tuesday).digest is None  # last Monday's was never due here
+    assert run_timers(app.config, tuesday + timedelta(days=6)).digest is not None
+
+
 def test_no_digest_when_the_weekday_is_empty(app, sent):
     app.config["DIGEST_WEEKDAY"] = ""
     _, _, case = sent
