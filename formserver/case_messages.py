@@ -42,6 +42,7 @@ def to_resident(case: Case, event: Event, to: str, subject: str, template: str, 
     msg, staging_note = new_message(for_edition(subject, case.edition), event.at, config,
                                     [mail_address(to)])
     threaded(msg, case.reference, f"{event.kind}-{event.id}", "ack", config)
+    msg["X-Complaint-Kind"] = "to-resident"  # if it cannot be delivered, the case says so
     msg.set_content(staging_note + render(template, case.edition, case=case, event=event,
                                           site=config["SITE"], **context))
     return msg

@@ -25,14 +25,16 @@ def deliver_once(config) -> spool.Round:
         reminders.run_timers(config)  # what they spool leaves in this round
     except Exception as error:  # the timers never stop delivery
         log.error("timers failed: %s at %s", type(error).__name__, where(error))
-    rows, delivered = [], []
+    rows, delivered, undelivered = [], [], []
 
     def count(message: bytes, outcome: str) -> None:
-        if outcome == "delivered":
-            delivered.extend(reminders.complaint_reference(message))
         try:
+            if outcome == "delivered":
+                delivered.extend(reminders.complaint_reference(message))
+            else:
+                undelivered.extend(reminders.complaint_reference(message, "to-resident"))
             row = stats.outcome_row(message, outcome, time.time())
-        except Exception as error:  # statistics never stop delivery
+        except Exception as error:  # counting never stops delivery
             log.warning("could not count a message: %s", type(error).__name__)
             return
         if row:
@@ -45,7 +47,7 @@ def deliver_once(config) -> spool.Round:
                                        give_up_attempts=config["RETRY_GIVE_UP_ATTEMPTS"],
                                        on_outcome=count)
     finally:  # whatever happened above, the statistics are written and the purges run
-        reminders.record_delivered(config, delivered)
+        reminders.record_outcomes(config, delivered, undelivered)
         try:
             stats.record_outcomes(Path(config["STATS_DB"]), rows)
         except (sqlite3.Error, OSError) as error:

@@ -34,6 +34,7 @@ EVENTS = {  # kind -> what happened, in the resident's words ({who}: the office 
     "follow_up": "投訴人提交跟進，個案重開",
     "reminder": "已過首次回覆限期，系統提醒{who}",
     "escalation": "逾期未處理，系統通知業主委員會",
+    "resident_email_failed": "給投訴人的電郵未能送達（回覆仍可在進度查詢頁查看）",
 }
 
 

@@ -177,25 +177,33 @@ def purge_cases(config, now: datetime) -> list[str]:
     return gone
 
 
-def complaint_reference(message: bytes) -> list[str]:
-    """[the reference] of an office's complaint email (not a receipt, reply or notice)."""
+def complaint_reference(message: bytes, kind: str = "complaint") -> list[str]:
+    """[the reference] of an email of this X-Complaint-Kind: "complaint" (the office's, not a
+    receipt, reply or notice) or "to-resident" (a reply relayed, the satisfaction question)."""
     head = head_of(message)
     headers = BytesParser(policy=policy.SMTP).parsebytes(head, headersonly=True)
-    if headers.get("X-Complaint-Kind") != "complaint" or not headers.get("X-Complaint-Reference"):
+    if headers.get("X-Complaint-Kind") != kind or not headers.get("X-Complaint-Reference"):
         return []
     return [str(headers["X-Complaint-Reference"])]
 
 
-def record_delivered(config, references: list[str], now: datetime | None = None) -> None:
-    """The office's emails that left in this round: their cases note when."""
-    if not references:
+def record_outcomes(config, delivered: list[str], undelivered: list[str],
+                    now: datetime | None = None) -> None:
+    """What this round's emails did to their cases: the office's complaint delivered (noted
+    once), an email to the resident set aside (noted each time: the office then knows its reply
+    reaches them only on the status page)."""
+    if not delivered and not undelivered:
         return
     now = now or local_now(config["REGION"])
     try:
         with store(config) as db:
-            for reference in references:
+            for reference in delivered:
                 case = cases.load(db, reference)
                 if case and not case.has("delivered"):
                     cases.note(db, reference, "delivered", now, case.cycle)
+            for reference in undelivered:
+                case = cases.load(db, reference)
+                if case:
+                    cases.note(db, reference, "resident_email_failed", now, case.cycle)
     except cases.StoreUnavailable as error:
         log.warning("could not record deliveries: %s", error)

@@ -99,3 +99,23 @@ def test_a_de_identified_complaint_is_answered_through_the_case_and_reopened_by_
     office_side += [client.get(path).get_data(as_text=True), reopened, case_page]
     for text in office_side:
         assert RESIDENT not in text and "chan.taiman" not in text
+
+
+def test_a_reply_that_cannot_reach_the_residents_mailbox_is_noted_on_the_case(
+        app, client, smtp_server):
+    reference, code = confirmation(client, anonymize="y")
+    [office] = to(deliver(app, smtp_server), OFFICE)
+    path = case_path(office)
+    assert act(client, path, "reply", REPLY).status_code == 303
+    smtp_server.handler.reply = "550 5.1.1 mailbox unavailable"  # the resident's mailbox is gone
+    delivered = deliver(app, smtp_server)
+    smtp_server.handler.reply = None
+    assert not [m for m in to(delivered, RESIDENT) if "回覆" in m["Subject"]]
+
+    note = "給投訴人的電郵未能送達（回覆仍可在進度查詢頁查看）"
+    case_page = client.get(path).get_data(as_text=True)
+    assert note in case_page and RESIDENT not in case_page
+    status = look_up(client, reference, code).get_data(as_text=True)
+    assert note in status and "維修公司明早九時到場檢查升降機。" in status
+    # Delivered once the server takes mail again: nothing more is noted.
+    assert deliver(app, smtp_server) and client.get(path).get_data(as_text=True).count(note) == 1
