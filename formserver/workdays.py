@@ -17,10 +17,19 @@ def local_now(region: str) -> datetime:
     return datetime.now(ZoneInfo(TIMEZONES[region])).replace(microsecond=0)
 
 
+# The days an estate's office is closed. Hong Kong: the general holidays (General Holidays
+# Ordinance, Cap. 149: Good Friday, Easter, Boxing Day ...), which the holidays package files
+# as "optional", with the statutory ones ("public"). Macau: the public service holidays the
+# Chief Executive announces each year (Christmas, All Souls' Day, rest days in lieu ...),
+# filed as "government", with the statutory ones. Elsewhere the package's public holidays.
+_CATEGORIES = {"HK": ("public", "optional"), "MO": ("public", "government")}
+
+
 @lru_cache(maxsize=8)
 def holiday_calendar(region: str, year: int) -> holidays.HolidayBase:
-    """This year's and next year's public holidays (building one takes about a millisecond)."""
-    return holidays.country_holidays(region, years=(year, year + 1))
+    """This year's and next year's holidays (building one takes about a millisecond)."""
+    return holidays.country_holidays(region, years=(year, year + 1),
+                                     categories=_CATEGORIES.get(region, ("public",)))
 
 
 def next_working_day(day: date, region: str) -> date:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from formserver.workdays import captured_time, written_date, written_time
+from formserver.workdays import captured_time, next_working_day, written_date, written_time
 
 
 @pytest.mark.parametrize(("value", "written"), [
@@ -34,3 +34,15 @@ def test_a_time_follows_the_date_when_asked():
 def test_a_files_capture_time_is_written_as_people_write_it_in_local_time(captured, region,
                                                                            written):
     assert captured_time(captured, region) == written
+
+
+@pytest.mark.parametrize(("region", "day", "next_one"), [
+    ("HK", date(2026, 4, 2), date(2026, 4, 8)),  # Good Friday to the day after Easter Monday
+    ("HK", date(2026, 12, 24), date(2026, 12, 28)),  # Christmas and Boxing Day
+    ("MO", date(2026, 12, 23), date(2026, 12, 28)),  # Christmas Eve and Christmas
+    ("MO", date(2026, 10, 30), date(2026, 11, 3)),  # All Souls' Day
+    ("CN", date(2026, 9, 30), date(2026, 10, 8)),  # the National Day week
+    ("TW", date(2026, 2, 13), date(2026, 2, 23)),  # the Lunar New Year
+])
+def test_the_next_working_day_skips_the_days_offices_are_closed(region, day, next_one):
+    assert next_working_day(day, region) == next_one
