@@ -78,20 +78,47 @@ _ENGLISH_ESTATE_ADDRESS = hinted(
     "FRUBT",
 )
 
-# Another flat: a floor and a flat letter or number (13樓B室, 13B, Flat C, 20/F).
+# Another flat: a floor and a flat letter or number (13樓B室, 13B, Flat C, 20/F Flat B, 7樓之3,
+# Room 702, 12 andar D).
 _OTHER_FLAT = hinted(
     r"(?<![0-9A-Za-z])(?:(?:第\s*)?[0-9A-Za-z]{1,2}\s*(?:[座棟栋幢]|号楼|號樓)\s*)?"
-    r"(?:[0-9]{1,2}\s*(?:樓|楼|/F|F)\s*[A-H](?:\s*室)?"
+    r"(?:[0-9]{1,2}\s*(?:樓|楼|/F|F)\s*(?:[A-H](?:\s*室)?|[I-Z]\s*室)"
+    r"|[0-9]{1,2}\s*(?:樓|楼|F)\s*之\s*[0-9]{1,2}"
     r"|[0-9]{1,2}[A-H]\s*室|[0-9]{3,4}\s*室|[0-9]{1,2}\s*(?:单元|單元)\s*[0-9]{3,4}(?:\s*室)?"
-    r"|Flat\s+[A-H0-9]{1,2},?\s*[0-9]{1,2}/F(?:,?\s*(?:Block|Blk|Tower)\s*[A-Z0-9]{1,2})?)"
+    r"|(?:Flat\s+[A-H0-9]{1,2},?\s*[0-9]{1,2}/F|[0-9]{1,2}/F,?\s*Flat\s+[A-H0-9]{1,2})"
+    r"(?:,?\s*(?:Block|Blk|Tower)\s*[A-Z0-9]{1,2})?"
+    r"|(?:Room|Rm)\.?\s*[0-9]{3,4}|[0-9]{1,2}\s*[º°]?\s*andar\s+[A-Z])"
     r"(?![0-9A-Za-z座棟栋])",
     "第0-9A-Za-z", re.IGNORECASE,
 )
-# Someone lives in the flat that follows: then it is an address, not just a place.
+# A block and a floor, which is a home only after a word for living there (住喺2座12樓).
+_BLOCK_AND_FLOOR = hinted(
+    r"(?<![0-9A-Za-z])(?:第\s*)?[0-9A-Za-z]{1,2}\s*(?:[座棟栋幢]|号楼|號樓)\s*[0-9]{1,2}\s*"
+    r"(?:樓|楼|/F|F)(?![0-9A-Za-z])",
+    "第0-9A-Za-z",
+)
+# Someone lives in the flat that follows: then it is an address, not just a place. A flat
+# named by where it is (樓上13樓B室漏水) stays possible: it is where a leak comes from, and the
+# office needs it unless the resident says otherwise.
 _LIVES_BEFORE = re.compile(
     rf"(?:{_LIVES}|(?<![A-Za-z])(?:address|lives?\s+(?:at|in)|living\s+(?:at|in)"
-    r"|resides?\s+(?:at|in))\s*[:：]?)\s*$",
+    r"|resides?\s+(?:at|in)|(?:vive|mora|reside)\s+(?:no|na|em))\s*[:：]?)\s*$",
     re.IGNORECASE,
+)
+# ... or the flat is followed by its household (6樓J室嗰戶, 1602业主, 13樓之1的住戶).
+_HOUSEHOLD_AFTER = re.compile(r"\s*(?:嘅|的)?\s*(?:住戶|住户|業主|业主|租客|租戶|租户|戶主|户主|"
+                              r"嗰戶|嗰户|嗰家|那戶|那户|那家|這戶|这户|人家"
+                              r"|,?\s+(?:is|was|are)\s+(?:owned|rented|occupied|let)\s+(?:by|to))")
+# A room number alone is a flat only with a neighbour or household word next to it.
+_NEIGHBOURS_ROOM = hinted(
+    r"(?:樓上|樓下|楼上|楼下|隔壁|隔籬|隔篱|隔離|對面|对面|對門|对门)(?:嘅|的|那|嗰)?\s*"
+    r"(?P<room>[0-9]{3,4})(?![0-9A-Za-z])",
+    "樓楼隔對对",
+)
+_ROOM_OF_A_HOUSEHOLD = hinted(
+    r"(?<![0-9A-Za-z\-/:.共約约有逾近達达過过])(?P<room>[0-9]{3,4})(?=\s*(?:嘅|的)?\s*(?:住戶|住户|業主|业主|租客|"
+    r"租戶|租户|嗰戶|嗰户|那戶|那户))",
+    "0-9",
 )
 
 
@@ -148,7 +175,19 @@ def _road_end(address: str) -> int | None:
 
 def find_other_flats(matching: str) -> Iterator[Candidate]:
     for found in _OTHER_FLAT.finditer(matching):
-        if _LIVES_BEFORE.search(matching, max(0, found.start() - 12), found.start()):
+        if _lived_in(matching, *found.span()):
             yield found.start(), found.end(), "address", True
         else:
             yield found.start(), found.end(), "unit", False
+    for found in _BLOCK_AND_FLOOR.finditer(matching):
+        if _LIVES_BEFORE.search(matching, max(0, found.start() - 12), found.start()):
+            yield found.start(), found.end(), "address", True
+    for found in _NEIGHBOURS_ROOM.finditer(matching):
+        yield found.start("room"), found.end("room"), "unit", False
+    for found in _ROOM_OF_A_HOUSEHOLD.finditer(matching):
+        yield found.start("room"), found.end("room"), "address", True
+
+
+def _lived_in(matching: str, start: int, end: int) -> bool:
+    return bool(_LIVES_BEFORE.search(matching, max(0, start - 24), start)
+                or _HOUSEHOLD_AFTER.match(matching, end))

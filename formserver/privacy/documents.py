@@ -96,7 +96,7 @@ _BIRTH_AFTER_CUE = re.compile(
     re.IGNORECASE,
 )
 _BIRTH_AFTER_DATE = re.compile(r"出生|出世|生(?!活|意|產|产|效|病|氣|气|日)")
-_DATE_BEFORE = re.compile(rf"(?P<date>{_DATE})\s*$")
+_DATE_BEFORE = re.compile(rf"(?P<date>{_DATE}|(?<![0-9])(?:19|20)[0-9]{{2}}\s*年)\s*$")  # 1956年生
 
 
 def find_birth_dates(matching: str) -> Iterator[Candidate]:

@@ -12,7 +12,8 @@ from .matching import hinted, scanned_alternation
 Candidate = tuple[int, int, str, bool]
 
 _PLATFORMS = (
-    r"微信號?", "微信号", "微信", r"WeChat(?:\s*ID)?", "Weixin", "WX", r"QQ號?", "QQ号", "QQ",
+    r"微信號?", "微信号", "微信", r"WeChat(?:\s*ID)?", "Weixin", "WX", "wx", "Wx",
+    "VX", "vx", "V信", r"QQ號?", "QQ号", "QQ",
     r"LINE(?:\s*ID)?", r"Line\s*ID", "WhatsApp", "Whatsapp", "whatsapp", "IG", "Instagram",
     "instagram", "Telegram", "telegram", "TG", "Facebook", "facebook", "FB", "臉書", "脸书",
     "面書", "面书", "Twitter", "twitter", "Threads", "小紅書", "小红书", "抖音", "Douyin",

@@ -45,11 +45,12 @@ ENGLISH_ROLE_WORDS = (
     "cleaning lady", "technician", "receptionist", "concierge", "chairman", "chairperson",
     "chairwoman", "secretary", "treasurer", "watchman", "worker", "contractor", "foreman",
     "management office", "the office", "engineer", "plumber", "electrician", "handyman",
+    "administrador", "administradora", "porteiro", "gerente", "segurança",
 )
 _ENGLISH_ROLE = "|".join(sorted(map(re.escape, ENGLISH_ROLE_WORDS), key=len, reverse=True))
 # "the guard at the gate, Mr Tsai": a few words may come between the role and the name.
 _ENGLISH_ROLE_BEFORE = re.compile(
-    rf"(?<![A-Za-z])(?:{_ENGLISH_ROLE})(?:'s)?(?:(?:\s+[a-z]+){{0,4}}\s*[,:]|\s+(?:named|called))?"
+    rf"(?<![A-Za-z])(?:{_ENGLISH_ROLE})(?:'s)?(?:(?:\s+[a-zà-ÿ]+){{0,4}}\s*[,:]|\s+(?:named|called))?"
     r"\s*$",
     re.IGNORECASE,
 )
