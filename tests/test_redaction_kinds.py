@@ -73,6 +73,15 @@ def test_public_numbers_of_the_region_are_kept():
     assert redact_text(text, region="HK") == text
 
 
+@pytest.mark.parametrize(("text", "handle"), [
+    ("我個微信係 vx: abc_12345 有事搵我", "abc_12345"),
+    ("IG: @chan999 同佢講", "chan999"),
+    ("電郵 tai1823@example.com 搵我", "tai1823"),
+])
+def test_a_handle_or_email_holding_a_public_numbers_digits_is_still_hidden(text, handle):
+    assert handle not in redact_text(text, region="CN")
+
+
 def test_a_long_number_with_no_cue_is_only_possible_and_ticking_it_hides_every_occurrence():
     text = "佢話 5566778899 係佢個號碼，記住 5566778899。"
     first, second = possible_personal_data(text)

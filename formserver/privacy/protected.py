@@ -94,4 +94,6 @@ def is_kept(text: str, digits: frozenset[str], words: frozenset[str]) -> bool:
     code) or a kept word."""
     if text.strip().casefold() in words:
         return True
+    if re.search(r"[A-Za-z@]", text):  # a handle or an address with a public number's digits
+        return False
     return re.sub(r"[^0-9]", "", numerals_as_digits(text)) in digits
