@@ -33,6 +33,7 @@ from .payments import find_payment_numbers
 from .plates import find_plates
 from .protected import is_kept, kept_values, protected_spans
 from .roles import in_role
+from .romanisation import surname_spellings
 
 Own = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
@@ -165,10 +166,12 @@ def _flats_of(matching: str, chosen: list, names: list[tuple[int, int]]
 
 
 def preload() -> None:
-    """Load the segmenter's dictionary and the romanisation tables now (about 3 s), e.g. in a
-    worker before its first request; otherwise the first redaction in a process does it."""
+    """Load the segmenter's dictionary, the Cantonese and Mandarin readings (ToJyutping,
+    pypinyin) and the romanisation tables now (about 4 s), e.g. in a worker before its first
+    request; otherwise the first redaction in a process does it."""
     segmenter.preload()
     given_name_syllables()
+    surname_spellings("陳")
 
 
 def possible_personal_data(text: str, *, region: str = "HK", own: Own = None,
