@@ -77,8 +77,9 @@ def main(argv=None) -> int:
             walls, cpus = [wall for wall, _ in runs], [cpu for _, cpu in runs]
             rows.append((kind, length, statistics.median(walls), max(walls),
                          statistics.median(cpus)))
-    print(f"text.preload() (dictionary, readings, tables): {load:.2f} s; process peak RSS after loading: {rss:.0f} MiB; "
-          f"first redaction after loading: {first_wall:.0f} ms wall, {first_cpu:.0f} ms CPU\n")
+    print(f"text.preload() (dictionary, readings, tables): {load:.2f} s; process peak RSS "
+          f"after loading: {rss:.0f} MiB; first redaction after loading: {first_wall:.0f} ms "
+          f"wall, {first_cpu:.0f} ms CPU\n")
     print("| description | characters | median ms (wall) | max ms (wall) | median ms (CPU) |")
     print("| --- | --- | --- | --- | --- |")
     for kind, length, median, most, cpu in rows:
