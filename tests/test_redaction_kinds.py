@@ -73,6 +73,24 @@ def test_public_numbers_of_the_region_are_kept():
     assert redact_text(text, region="HK") == text
 
 
+@pytest.mark.parametrize(("text", "kept"), [
+    ("佢哋喺群組度出我張相，仲講埋我住邊。", "出我張相"),
+    ("呢張單係上個月嘅", "呢張單"),
+    ("你張卡過期咗", "你張卡"),
+])
+def test_a_surname_that_is_a_measure_word_after_a_pronoun_or_number_is_kept(text, kept):
+    assert kept in redact_text(text)
+
+
+@pytest.mark.parametrize(("text", "kept", "hidden"), [
+    ("好像是住在新北市板橋區文化路一段188號的那戶人家", "好像是住在", "新北市"),
+    ("佢搬咗去广东省深圳市南山区科技园路8号", "佢搬咗去", "深圳市"),
+])
+def test_an_address_takes_none_of_the_sentence_before_it(text, kept, hidden):
+    redacted = redact_text(text)
+    assert redacted.startswith(kept + "〔地址已隱藏〕") and hidden not in redacted
+
+
 @pytest.mark.parametrize(("text", "handle"), [
     ("我個微信係 vx: abc_12345 有事搵我", "abc_12345"),
     ("IG: @chan999 同佢講", "chan999"),

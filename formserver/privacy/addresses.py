@@ -124,6 +124,8 @@ _ROOM_OF_A_HOUSEHOLD = hinted(
 
 # Words the leading run of characters swallows that belong to the sentence, not the address.
 _LEADING = set("我你佢他她住在喺於于到去係系是的址為为:：位處处搬番返近由從从屋企寄")
+# Words of a sentence that no place name before its first 市, 區 or road holds.
+_SENTENCE_WORDS = set("住在喺於于是係的咗了去到")
 
 
 # Where a Chinese address may end: a road, a number and 號. The full expression, slow to try at
@@ -143,10 +145,7 @@ def find_addresses(matching: str) -> Iterator[Candidate]:
                                                                             anchor.end() + 40)):
             if found.end() < anchor.end() or _road_end(found.group()) is None:
                 continue
-            start = found.start()
-            while start < found.end() and matching[start] in _LEADING:
-                start += 1
-            yield start, found.end(), "address", True
+            yield _address_start(matching, found.start(), found.end()), found.end(), "address", True
             searched_to = found.end()
             break
     # The full expressions only around an estate and a block, which few texts have.
@@ -160,6 +159,19 @@ def find_addresses(matching: str) -> Iterator[Candidate]:
                     *((_ENGLISH_ESTATE_ADDRESS,) if english_estate else ())):
         for found in pattern.finditer(matching):
             yield found.start(), found.end(), "address", True
+
+
+def _address_start(matching: str, start: int, end: int) -> int:
+    """Where the address begins: after the words of the sentence that its leading run of
+    characters swallowed (住在新北市: 新北市; 好像是住在新北市: 新北市 too)."""
+    head = matching[start:end]
+    first = re.search(_AREA, head) or re.search(_ROAD, head)
+    last = max((index for index, char in enumerate(head[:first.start() if first else 0])
+                if char in _SENTENCE_WORDS), default=-1)
+    start += last + 1
+    while start < end and matching[start] in _LEADING:
+        start += 1
+    return start
 
 
 def _road_end(address: str) -> int | None:

@@ -306,6 +306,12 @@ def _continues_a_name(word: str) -> bool:
 _NOT_ENDING_A_GIVEN_NAME = set("道路街巷站厂厦楼会院馆")
 
 
+# Surnames that are also measure words, and what comes before a measure word (a pronoun, a
+# demonstrative, a number).
+_MEASURE_WORDS = set("张包封项台支")
+_BEFORE_A_MEASURE_WORD = set("我你佢他她它呢嗰这那哪一二两三四五六七八九十几每啲个整")
+
+
 def _judge(simplified: str, start: int, end: int) -> Candidate | None:
     name = simplified[start:end]
     surname_length = 2 if name[:2] in SURNAMES else 1
@@ -314,6 +320,8 @@ def _judge(simplified: str, start: int, end: int) -> Candidate | None:
         return None
     if len(given) == 2 and given[-1] in _NOT_ENDING_A_GIVEN_NAME:
         return None
+    if name[0] in _MEASURE_WORDS and simplified[start - 1:start] in _BEFORE_A_MEASURE_WORD:
+        return None  # 出我张相, 呢张单, 一封信: a measure word, not a surname
     if name in PLACES or _LONG_PLACE.search(simplified, max(0, start - 2), end + 2):
         return None
     if _is_word(name, 5):
