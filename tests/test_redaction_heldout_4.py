@@ -68,12 +68,18 @@ HIDDEN = [
     ("她1988年出生。", "1988"),
     ("[3/5/2025 上午9:15] Ada Leung: 早晨", "Ada Leung"),
     ("隔籬屋黃Sir成日喺走廊食煙。", "黃Sir"),
+    # Named from the resident's own flat, a flat tells the office where the resident lives.
+    ("樓上13樓之1漏水。", "13樓之1"),
+    ("楼上B座2203在装修", "2203"),
+    ("The smoke comes from the flat below, 20A.", "20A"),
+    ("my neighbour Mrs Fernandes in 12C", "12C"),
 ]
 KEPT = [
     ("共1200业主投票。", "1200"),
     ("2019年生效的規定", "2019年"),
     ("晚上 10:00 地點：會所", "地點"),
-    ("樓上13樓之1漏水。", "13樓之1"),  # where a leak comes from: the resident is asked
+    ("13樓之1門口堆滿雜物。", "13樓之1"),  # a flat as a place: the resident is asked
+    ("Lift 3A and Gate 2B are broken; bus 1A is late.", "3A"),
     ("保安部經理陳Sir話會跟進。", "陳Sir"),
     ("去林荫道散步", "林荫道"),
 ]
@@ -89,8 +95,9 @@ def test_look_alikes_near_those_rules_are_kept(text, piece):
     assert piece in redact_text(text, region="HK")
 
 
-def test_a_neighbours_flat_named_by_where_it_is_is_asked_about_not_hidden():
-    assert [finding.text for finding in possible_personal_data("樓上13樓之1漏水。")] == ["13樓之1"]
+def test_a_flat_named_only_as_a_place_is_asked_about_not_hidden():
+    assert [finding.text for finding in possible_personal_data("13樓之1門口堆滿雜物。")] == \
+        ["13樓之1"]
 
 
 if __name__ == "__main__":

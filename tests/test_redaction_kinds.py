@@ -203,8 +203,8 @@ def test_the_review_page_is_asked_each_possible_finding_once_and_hides_what_is_t
     complaint = Complaint(
         reference="20261127-K7Q-4M2", submitted_at=datetime(2026, 11, 27, 9),
         reply_due=date(2026, 11, 30), recipient="office", category="neighbours", name="陳大文",
-        unit="第3座 12樓 B室", phone="9123 4567", email="", subject="樓上13樓B室漏水",
-        description="樓上13樓B室漏水，佢畀咗個號碼 5566778899。", occurred_at=None,
+        unit="第3座 12樓 B室", phone="9123 4567", email="", subject="13樓B室門口堆滿雜物",
+        description="13樓B室門口堆滿雜物，佢畀咗個號碼 5566778899。", occurred_at=None,
         location="13樓B室門外", impact="", expected_resolution="",
     )
     asked = possibly_personal(complaint, "HK")

@@ -97,9 +97,7 @@ _BLOCK_AND_FLOOR = hinted(
     r"(?:樓|楼|/F|F)(?![0-9A-Za-z])",
     "第0-9A-Za-z",
 )
-# Someone lives in the flat that follows: then it is an address, not just a place. A flat
-# named by where it is (樓上13樓B室漏水) stays possible: it is where a leak comes from, and the
-# office needs it unless the resident says otherwise.
+# Someone lives in the flat that follows: then it is an address, not just a place.
 _LIVES_BEFORE = re.compile(
     rf"(?:{_LIVES}|(?<![A-Za-z])(?:address|lives?\s+(?:at|in)|living\s+(?:at|in)"
     r"|resides?\s+(?:at|in)|(?:vive|mora|reside)\s+(?:no|na|em))\s*[:：]?)\s*$",
@@ -109,6 +107,24 @@ _LIVES_BEFORE = re.compile(
 _HOUSEHOLD_AFTER = re.compile(r"\s*(?:嘅|的)?\s*(?:住戶|住户|業主|业主|租客|租戶|租户|戶主|户主|"
                               r"嗰戶|嗰户|嗰家|那戶|那户|那家|這戶|这户|人家"
                               r"|,?\s+(?:is|was|are)\s+(?:owned|rented|occupied|let)\s+(?:by|to))")
+# A flat named by where it is from the resident's own (樓上13樓B室, the flat below, 20A), or
+# as a neighbour's, is another household's home, and tells the office where the resident lives:
+# it is hidden, and a short one (16C, B座2203, 8栋1201) is read as a flat after such a word.
+_RELATIVE = (r"(?:樓上|樓下|楼上|楼下|隔壁|隔籬|隔篱|隔離|對面|对面|對門|对门|同層|同层|上一層|"
+             r"上一层|下一層|下一层|鄰居|邻居|鄰座|邻座|街坊|(?<![A-Za-z])(?:upstairs|downstairs|"
+             r"above|below|next[\s-]*door|opposite|neighbou?rs?(?:'s)?)(?![A-Za-z]))")
+_RELATIVE_BEFORE = re.compile(
+    rf"{_RELATIVE}(?:[\s,，:：(（]|的|嘅|那|嗰|個|个|間|间|戶|户|單位|单位|(?<![A-Za-z])(?:flat|unit|"
+    r"is|at|in|of|from|lives?|living)(?![A-Za-z]))*$", re.IGNORECASE)
+_SHORT_FLAT = re.compile(r"(?:(?:Flat|Unit|Rm|Room)\.?\s*)?(?:[0-9]{1,2}[A-H]|[A-Z]座\s*[0-9]{3,4}"
+                         r"|[0-9]{1,2}\s*[栋棟幢座]\s*[0-9]{3,4})(?![0-9A-Za-z])", re.IGNORECASE)
+_RELATIVE_FINDER = hinted(_RELATIVE, "樓楼隔對对同上下鄰邻街A-Za-z", re.IGNORECASE)
+_SHORT_FLAT_AFTER = re.compile(
+    # my neighbour Mrs Chan in 3C: a name, then in, at, of or from
+    r"(?:(?:\s+(?:Mr|Mrs|Ms|Miss|Mdm|Dr|Auntie|Uncle)\.?)?(?:\s+[A-Za-z][A-Za-z'-]+){1,3}?"
+    r"\s+(?:in|at|of|from)\s+)?"
+    r"(?:[\s,，:：(（]|的|嘅|那|嗰|個|个|間|间|(?<![A-Za-z])(?:flat|unit|is|at|in|of|from)(?![A-Za-z]))*"
+    rf"(?P<flat>{_SHORT_FLAT.pattern})", re.IGNORECASE)
 # A room number alone is a flat only with a neighbour or household word next to it.
 _NEIGHBOURS_ROOM = hinted(
     r"(?:樓上|樓下|楼上|楼下|隔壁|隔籬|隔篱|隔離|對面|对面|對門|对门)(?:嘅|的|那|嗰)?\s*"
@@ -187,10 +203,14 @@ def _road_end(address: str) -> int | None:
 
 def find_other_flats(matching: str) -> Iterator[Candidate]:
     for found in _OTHER_FLAT.finditer(matching):
-        if _lived_in(matching, *found.span()):
+        if _lived_in(matching, *found.span()) or _named_from_here(matching, found.start()):
             yield found.start(), found.end(), "address", True
         else:
             yield found.start(), found.end(), "unit", False
+    for cue in _RELATIVE_FINDER.finditer(matching):
+        after = _SHORT_FLAT_AFTER.match(matching, cue.end())
+        if after:
+            yield after.start("flat"), after.end("flat"), "address", True
     for found in _BLOCK_AND_FLOOR.finditer(matching):
         if _LIVES_BEFORE.search(matching, max(0, found.start() - 12), found.start()):
             yield found.start(), found.end(), "address", True
@@ -198,6 +218,10 @@ def find_other_flats(matching: str) -> Iterator[Candidate]:
         yield found.start("room"), found.end("room"), "unit", False
     for found in _ROOM_OF_A_HOUSEHOLD.finditer(matching):
         yield found.start("room"), found.end("room"), "address", True
+
+
+def _named_from_here(matching: str, start: int) -> bool:
+    return bool(_RELATIVE_BEFORE.search(matching, max(0, start - 24), start))
 
 
 def _lived_in(matching: str, start: int, end: int) -> bool:
