@@ -137,6 +137,16 @@ def test_the_residents_own_unit_is_hidden_in_every_form(spelling):
     assert redacted == "我住〔單位已隱藏〕，"
 
 
+@pytest.mark.parametrize(("text", "identifier"), [
+    ("Her passport no. is P4829175B (Philippines)", "P4829175B"),
+    ("her Spanish passport number is PAB482913.", "PAB482913"),
+    ("A white Toyota Alphard, registration PL 7366, has been parked in my space", "PL 7366"),
+    ("O meu carro (matrícula MN-38-21) foi riscado", "MN-38-21"),
+])
+def test_a_document_or_plate_after_a_cue_in_any_words_is_hidden(text, identifier):
+    assert identifier not in redact_text(text)
+
+
 @pytest.mark.parametrize("spelling", ["1203室", "B座1203", "12樓03室", "Room 1203"])
 def test_a_unit_with_a_numbered_flat_is_hidden_as_a_room_number(spelling):
     assert redact_text(f"我住{spelling}，", own={"unit": "B座12樓03室"}) == "我住〔單位已隱藏〕，"
@@ -147,7 +157,8 @@ def test_a_unit_with_a_numbered_flat_is_hidden_as_a_room_number(spelling):
     [("停車場 LG2 有積水", "LG2"), ("車位 CP 15 被人霸佔", "CP 15"),
      ("部 Mazda CX 5 泊咗喺度", "CX 5"), ("一架 Tesla Model 3 好靜", "Model 3"),
      ("工單 WO-2026-1187 未處理", "WO-2026-1187"),
-     ("參考編號 20261127-K7Q-4M2", "20261127-K7Q-4M2"), ("3/F lobby 冇燈", "3/F lobby")],
+     ("參考編號 20261127-K7Q-4M2", "20261127-K7Q-4M2"), ("3/F lobby 冇燈", "3/F lobby"),
+     ("Registration for parking space CP 15 is open", "CP 15")],
 )
 def test_look_alikes_of_plates_and_numbers_are_kept(text, kept):
     assert kept in redact_text(text)

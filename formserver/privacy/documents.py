@@ -48,7 +48,8 @@ _DOCUMENT_CUES = (
 _DOCUMENT_AFTER_CUE = re.compile(
     scanned_alternation(_DOCUMENT_CUES, ignore_case=True)
     + r"[^0-9A-Za-z\n]{0,8}(?:(?:no|number|num)(?![A-Za-z])\.?[^0-9A-Za-z\n]{0,3})?"
-    r"(?P<number>[A-Za-z]{0,2}\s?[0-9]{3,5}\s?[0-9]{3,6}[A-Za-z]?)(?![A-Za-z0-9])",
+    r"(?:(?:is|was|係|是|為|为)[^0-9A-Za-z\n]{0,3})?"  # passport no. is P4829175B
+    r"(?P<number>[A-Za-z]{0,3}\s?[0-9]{3,5}\s?[0-9]{3,6}[A-Za-z]?)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 
