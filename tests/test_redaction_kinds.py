@@ -137,6 +137,14 @@ def test_the_residents_own_unit_is_hidden_in_every_form(spelling):
     assert redacted == "我住〔單位已隱藏〕，"
 
 
+@pytest.mark.parametrize("text", ["報了我的手機尾號 7810 就拿走了", "my number ending in 7810",
+                                  "the last four digits are 7810"])
+def test_the_last_four_digits_of_the_residents_phone_after_a_word_for_them_are_hidden(text):
+    redacted = redact_text(text, region="CN", own={"phone": "139 2456 7810"})
+    assert "7810" not in redacted and "〔電話已隱藏〕" in redacted
+    assert redact_text("房間 7810 號", own={"phone": "139 2456 7810"}) == "房間 7810 號"
+
+
 @pytest.mark.parametrize(("text", "identifier"), [
     ("Her passport no. is P4829175B (Philippines)", "P4829175B"),
     ("her Spanish passport number is PAB482913.", "PAB482913"),

@@ -59,8 +59,8 @@ def own_values(matching: str, own: Mapping[str, str], region: str,
             if latin and not has_latin:
                 continue
             copy = numerals if kind == "phone" else matching
-            for found in pattern.finditer(copy):
-                start, end = found.span()
+            for found in pattern.finditer(copy):  # the span of the group "own" if it has one
+                start, end = found.span("own" if "own" in pattern.groupindex else 0)
                 if start == end:
                     continue
                 if needs_check and (in_role(simplified, start, end)
@@ -175,8 +175,17 @@ def _phone_patterns(phone: str, region: str) -> list[str]:
         return []
     country_code = r"(?:(?:\+|00)\s*\(?(?:852|853|886|86)\)?[\s\-]*)?"
     separator = r"[\s\-.·•_/()]{0,2}"
-    return [starting_with("+0-9", rf"(?<![0-9]){country_code}0?" + separator.join(digits)
-                          + r"(?![0-9])")]
+    whole = starting_with("+0-9", rf"(?<![0-9]){country_code}0?" + separator.join(digits)
+                          + r"(?![0-9])")
+    # Its last four digits after a word for them (手机尾号 7810, last four digits 4567).
+    tail = starting_with("尾末後后最lLeE", rf"(?:{_TAIL_CUES})\s*[:：是係系为為]?\s*"
+                                          rf"(?P<own>{separator.join(digits[-4:])})(?![0-9])")
+    return [whole, tail]
+
+
+_TAIL_CUES = (r"尾號|尾号|尾數|尾数|末四位|後四位|后四位|最後四位|最后四位|尾四位|"
+              r"last\s+(?:4|four)\s+digits?(?:\s+(?:of\s+my\s+(?:phone|number|mobile)|are|is))?|"
+              r"ending\s+(?:in|with)")
 
 
 def _email_patterns(email: str) -> list[str]:
