@@ -137,6 +137,19 @@ def test_the_residents_own_unit_is_hidden_in_every_form(spelling):
     assert redacted == "我住〔單位已隱藏〕，"
 
 
+@pytest.mark.parametrize(("text", "own_name"), [
+    ("Thanks, Tom", "Thomas Hargreaves"), ("Thank you. Sarah W.", "Sarah Whitfield"),
+    ("Regards, T. Hargreaves", "Thomas Hargreaves"),
+])
+def test_the_residents_english_nickname_or_initials_are_hidden(text, own_name):
+    assert redact_text(text, own={"name": own_name}).endswith("〔姓名已隱藏〕")
+
+
+def test_a_nickname_that_is_an_everyday_word_is_kept():
+    text = "Will you fix it? Bill the office."
+    assert redact_text(text, own={"name": "William Tomlinson"}) == text
+
+
 @pytest.mark.parametrize("text", ["報了我的手機尾號 7810 就拿走了", "my number ending in 7810",
                                   "the last four digits are 7810"])
 def test_the_last_four_digits_of_the_residents_phone_after_a_word_for_them_are_hidden(text):

@@ -17,9 +17,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 
 import opencc
+from nicknames import NickNamer
 
 from . import segmenter
 from .contacts import AT, DOT, phone_digits
+from .given_names import GIVEN_NAMES
 from .latin_names import given_name_syllables, surname_spellings_all
 from .matching import OWN_KINDS, for_matching, is_han, numerals_as_digits, starting_with
 from .names import TITLES
@@ -33,6 +35,7 @@ from .romanisation import (
 from .surnames import COMPOUND_SURNAMES
 from .units import unit_patterns
 
+_NICKNAMES = NickNamer()
 _CONVERTERS = [opencc.OpenCC(config) for config in ("t2s", "s2hk", "s2tw", "s2t")]
 _LATIN = r"[A-Za-z\u00c0-\u024f]"
 _TITLE_BEFORE = r"(?:Mr|Mrs|Ms|Miss|Mdm|Madam|Mister|Dr)\.?\s*"
@@ -162,11 +165,24 @@ def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
     # An English given name alone (Mary here, ... thanks, Peter), capitalised as names are: not
     # a surname's spelling nor a syllable of romanised names (Wong, Mei), which alone say little,
     # and not before another capitalised word (José Garcías is someone else).
-    checked += [latin.format(rf"(?-i:{re.escape(word)}(?![ \t]+[A-ZÀ-Ý]))") for word in words
-                if len(word) >= 3 and word[0].isupper() and word[1:].islower()
-                and word.lower() not in surname_spellings_all()
-                and word.lower() not in given_name_syllables()]
+    given_names = [word for word in words if len(word) >= 3 and word[0].isupper()
+                   and word[1:].islower() and word.lower() not in surname_spellings_all()
+                   and word.lower() not in given_name_syllables()]
+    checked += [latin.format(rf"(?-i:{re.escape(word)}(?![ \t]+[A-ZÀ-Ý]))")
+                for word in (*given_names, *_nicknames(given_names))]
+    if len(words) >= 2 and words[0] in given_names:  # Sarah W., S. Whitfield
+        first, last = map(re.escape, (words[0], words[-1]))
+        letters += [latin.format(rf"(?-i:{first}[ \t]+{last[0]}\.?)"),
+                    latin.format(rf"(?-i:{first[0]}\.[ \t]*{last})")]
     return plain, checked, letters
+
+
+def _nicknames(given_names: list[str]) -> list[str]:
+    """Their nicknames (Thomas: Tom, Tommy) that are names residents use or too long to be an
+    everyday word (not Will, Bill, May)."""
+    found = {nickname.capitalize() for name in given_names
+             for nickname in _NICKNAMES.nicknames_of(name.lower())}
+    return sorted(name for name in found if name in GIVEN_NAMES or len(name) >= 5)
 
 
 def _phone_patterns(phone: str, region: str) -> list[str]:
