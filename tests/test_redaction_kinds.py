@@ -145,6 +145,12 @@ def test_the_residents_english_nickname_or_initials_are_hidden(text, own_name):
     assert redact_text(text, own={"name": own_name}).endswith("〔姓名已隱藏〕")
 
 
+def test_the_residents_romanised_surname_with_a_chinese_title_is_hidden_unless_staff():
+    own = {"name": "梁嘉欣"}
+    assert redact_text("請更正。Leong 小姐", own=own) == "請更正。〔姓名已隱藏〕"
+    assert redact_text("管理員Leung小姐話唔得", own=own) == "管理員Leung小姐話唔得"
+
+
 def test_a_nickname_that_is_an_everyday_word_is_kept():
     text = "Will you fix it? Bill the office."
     assert redact_text(text, own={"name": "William Tomlinson"}) == text

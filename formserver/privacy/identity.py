@@ -143,6 +143,8 @@ def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
         roman_surname = roman_surname.replace(r"\ ", r"[\s\-]?")
         roman_given = given_name_pattern(given) if given else ""
         forms = [rf"{_TITLE_BEFORE}{roman_surname}"]
+        # The romanised surname with a Chinese title (Leong 小姐), unless staff in their role.
+        checked.append(latin.format(rf"{roman_surname}[ \t]?(?:先生|生|太太|太|小姐|女士|姑娘)"))
         if roman_given:
             # The given name's syllables, or its initials in capitals (KH Tsang, TSANG K.H.).
             either = roman_given if len(given) < 2 else \
