@@ -151,6 +151,15 @@ def test_the_residents_romanised_surname_with_a_chinese_title_is_hidden_unless_s
     assert redact_text("管理員Leung小姐話唔得", own=own) == "管理員Leung小姐話唔得"
 
 
+@pytest.mark.parametrize(("text", "unit", "region"), [
+    ("張先生 B7-3", "B棟7樓之3", "TW"),
+    ("Ana Rocha, Bloco 3, 7.º F", "第3座 7樓 F", "MO"),
+])
+def test_the_residents_unit_in_a_short_or_portuguese_form_is_hidden(text, unit, region):
+    assert redact_text(text, region=region, own={"unit": unit}).endswith("〔單位已隱藏〕")
+    assert redact_text("電梯B7-3號維修", region="TW", own={"unit": "C棟7樓之3"}) == "電梯B7-3號維修"
+
+
 def test_a_nickname_that_is_an_everyday_word_is_kept():
     text = "Will you fix it? Bill the office."
     assert redact_text(text, own={"name": "William Tomlinson"}) == text

@@ -103,7 +103,9 @@ def parse_unit(unit: str) -> Unit:
 
 
 _SEP = r"[\s,，、/.\-]*"
-_FLOOR_WORD = r"(?:字樓|樓|楼|層|层|/\s*F|F|(?:st|nd|rd|th)?\s*floor|[º°]?\s*andar)"
+# 7.º andar, and 7.º alone before a flat letter (Bloco 3, 7.º F).
+_FLOOR_WORD = (r"(?:字樓|樓|楼|層|层|/\s*F|F|(?:st|nd|rd|th)?\s*floor|\.?\s*[º°]?\s*andar"
+               r"|\.?\s*[º°](?=\s*[A-Za-z]))")
 _FLAT_WORD = r"(?:Flat|Rm|Room|Unit|Apt)\.?"
 _ROOM_WORD = r"(?:室|號|号|房)"
 # 1203 is a room only if it is not an amount, a time or a measure.
@@ -177,4 +179,8 @@ def unit_patterns(unit: str) -> list[str]:
     block = re.escape(parsed.block)
     after = (rf"(?:{joiner}(?:(?:Block|Blk|Bloco|Tower)\.?\s*{block}(?![0-9A-Za-z])"
              rf"|(?:第\s*)?{block}\s*(?:座|棟|栋|幢)))?") if parsed.block else ""
-    return [starting_with(start, rf"(?<![0-9A-Za-z]){before}{_alternatives(*forms)}{after}")]
+    patterns = [starting_with(start, rf"(?<![0-9A-Za-z]){before}{_alternatives(*forms)}{after}")]
+    if parsed.block.isalpha() and parsed.flat.isdigit():  # Taiwan's B7-3 for B棟7樓之3
+        patterns.append(starting_with(start, rf"(?<![0-9A-Za-z]){block}\s*{floor}\s*-\s*{flat}"
+                                             r"(?![0-9A-Za-z\-])"))
+    return patterns
