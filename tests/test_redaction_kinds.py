@@ -82,6 +82,24 @@ def test_a_surname_that_is_a_measure_word_after_a_pronoun_or_number_is_kept(text
     assert kept in redact_text(text)
 
 
+@pytest.mark.parametrize(("text", "kept"), [
+    ("壓壞了一個電飯煲（美的 MB-FB40S701）", "MB-FB40S701"),
+    ("頂樓住戶林先生於 2026 年 10 月起搭建鐵皮屋", "2026 年 10 月"),
+    ("里長許先生說會幫忙催", "里長許先生"),
+    ("本社區（大安區仁愛段三小段 512 地號）", "三小段"),
+    ("業主立案法團主席鄧永康先生會跟進", "主席鄧永康先生"),
+    ("booking refs GYM-5521, GYM-5588 and GYM-5610", "GYM-5610"),
+    ("電錶 No. 7723-0918 冇鎖", "7723-0918"),
+    ("发票号码 No.44031926。", "44031926"),
+])
+def test_look_alikes_from_the_fifth_corpus_are_kept(text, kept):
+    assert kept in redact_text(text, region="TW")
+
+
+def test_a_titled_name_is_hidden_whole_not_from_its_last_character():
+    assert redact_text("叫陳大文先生嚟") == "叫〔姓名已隱藏〕嚟"
+
+
 @pytest.mark.parametrize(("text", "kept", "hidden"), [
     ("好像是住在新北市板橋區文化路一段188號的那戶人家", "好像是住在", "新北市"),
     ("佢搬咗去广东省深圳市南山区科技园路8号", "佢搬咗去", "深圳市"),

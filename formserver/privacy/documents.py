@@ -88,8 +88,9 @@ _DATE = (
     r"|(?:19|20)[0-9]{6})"
 )
 _BIRTH_CUES = (
-    "出生日期", "出生年月日", "出生年月", "出生於", "出生于", "出生", "出世", "生日", "生於",
-    "生于", r"D\.?O\.?B\.?", r"date\s+of\s+birth", r"birth\s*date", "birthday", r"born(?:\s+on)?",
+    "出生日期", "出生年月日", "出生年月", "出生於", "出生于", "出生", "出世", "生日",
+    r"生(?<![先醫医學学衛卫女]生)[於于]",  # not 陳先生於 2026 年 10 月 (Mr Chan, in October)
+    r"D\.?O\.?B\.?", r"date\s+of\s+birth", r"birth\s*date", "birthday", r"born(?:\s+on)?",
 )
 _BIRTH_AFTER_CUE = re.compile(
     scanned_alternation(_BIRTH_CUES, ignore_case=True)

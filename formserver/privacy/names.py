@@ -41,7 +41,8 @@ _TITLE = re.compile(
     rf"(?!{'|'.join(map(re.escape, STAFF_TITLES))})"
 )
 _LONG_TITLE = re.compile("|".join(title for title in TITLES if len(title) >= 2))
-_PREFIXED = hinted(rf"(?<![老小阿])(?:老|小)(?P<surname>{_SURNAME})|阿(?P<given>[\u4e00-\u9fff])",
+_PREFIXED = hinted(rf"(?<![老小阿一二三四五六七八九十0-9])(?:老|小)(?P<surname>{_SURNAME})"
+                   r"|阿(?P<given>[\u4e00-\u9fff])",
                    "老小阿")
 _NOT_A_NICKNAME = set("姨伯婆叔婶公嫲爷妈爸哥姐妹仔女嫂婆拉门里富根胶斯尔姆弥飞谁边也")
 
@@ -133,9 +134,21 @@ def _titled_names(simplified: str) -> Iterator[Candidate]:
             if title != "太" and _is_word(simplified[end - 1:end + 1], 50) \
                     and not _is_word(simplified[end:end + 2], 50):  # 陈生 + 成日, not 生成
                 continue
+        start = _full_name_start(simplified, start)
         if in_role(simplified, start, end):
             continue
         yield start, end, "person", True
+
+
+def _full_name_start(simplified: str, start: int) -> int:
+    """Where a titled name starts when the character found as its surname ends a whole name
+    (邓永康先生: 邓永康, not 康先生): a surname and a given-name character before it."""
+    before = simplified[max(0, start - 2):start]
+    if len(before) == 2 and before[0] in SURNAMES and "\u4e00" <= before[1] <= "\u9fff" \
+            and before[1] not in _NOT_IN_A_GIVEN_NAME and not _is_word(before, 5) \
+            and not _glued_to_previous_word(simplified, start - 2):
+        return start - 2
+    return start
 
 
 def _adverb_follows(simplified: str, end: int) -> bool:
