@@ -96,6 +96,11 @@ def test_look_alikes_from_the_fifth_corpus_are_kept(text, kept):
     assert kept in redact_text(text, region="TW")
 
 
+def test_a_published_number_then_a_count_in_chinese_is_kept():
+    text = "管理處：我打過 2345 6789 三次都冇人聽。"
+    assert redact_text(text, region="HK", keep=["2345 6789"]) == text
+
+
 def test_a_titled_name_is_hidden_whole_not_from_its_last_character():
     assert redact_text("叫陳大文先生嚟") == "叫〔姓名已隱藏〕嚟"
 
