@@ -101,6 +101,12 @@ def test_a_published_number_then_a_count_in_chinese_is_kept():
     assert redact_text(text, region="HK", keep=["2345 6789"]) == text
 
 
+def test_a_street_address_takes_its_estate_block_and_flat_but_not_a_year_after_it():
+    text = "地址：广东省深圳市南山区桃园路 86 号翠景花园 9 栋 2304"
+    assert redact_text(text) == "地址：〔地址已隱藏〕"
+    assert redact_text("科技园路8号 3栋 2019年建成") == "〔地址已隱藏〕 2019年建成"
+
+
 def test_a_titled_name_is_hidden_whole_not_from_its_last_character():
     assert redact_text("叫陳大文先生嚟") == "叫〔姓名已隱藏〕嚟"
 
