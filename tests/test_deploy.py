@@ -267,6 +267,7 @@ def stack(tmp_path_factory, built_site, mail_server, gunicorn_app):
 
 # --- the site, served by nginx -------------------------------------------------------------------
 
+@pytest.mark.slow
 @needs_nginx
 def test_pages_come_from_nginx_with_headers_and_short_caching(stack):
     for path in ("/", "/process/", "/zh-hans/process/"):
@@ -281,6 +282,7 @@ def test_pages_come_from_nginx_with_headers_and_short_caching(stack):
         assert "Strict-Transport-Security" not in response.headers  # only over TLS
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_folders_without_slash_redirect(stack):
     response = fetch(stack.port, "/process")
@@ -288,6 +290,7 @@ def test_folders_without_slash_redirect(stack):
     assert response.headers["Location"] == "/process/"
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_hashed_assets_are_cached_for_ever(stack):
     css = next((stack.site / "static").glob("style.*.css"))
@@ -299,6 +302,7 @@ def test_hashed_assets_are_cached_for_ever(stack):
     assert_security_headers(response, css.name)
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_gzip(stack):
     css = next((stack.site / "static").glob("style.*.css"))
@@ -313,6 +317,7 @@ def test_gzip(stack):
         assert "Content-Encoding" not in plain.headers
 
 
+@pytest.mark.slow
 @needs_nginx
 @pytest.mark.parametrize("path", ["/.build-manifest.json", "/static/.build-manifest.json",
                                   "/.git/config", "/zh-hans/.hidden"])
@@ -323,6 +328,7 @@ def test_dotfiles_are_refused(stack, path):
     assert_security_headers(response, path)
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_missing_pages_get_the_sites_404_page(stack):
     response = fetch(stack.port, "/no-such-page/")
@@ -337,6 +343,7 @@ def test_missing_pages_get_the_sites_404_page(stack):
     assert simplified.body == (stack.site / "zh-hans" / "404.html").read_bytes()
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_access_logs_hold_no_query_strings(stack):
     marker = "q" + uuid.uuid4().hex[:12]
@@ -421,6 +428,7 @@ def complain_through_nginx(stack, files=None, prefix=""):
     return sent, office
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_a_complaint_through_nginx_reaches_the_office(stack):
     _, office = complain_through_nginx(stack)
@@ -428,6 +436,7 @@ def test_a_complaint_through_nginx_reaches_the_office(stack):
     assert "evidence-1.jpg" in names, names
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_a_complaint_in_simplified_through_nginx_reaches_the_office(stack):
     sent, office = complain_through_nginx(stack, prefix="/zh-hans")
@@ -438,6 +447,7 @@ def test_a_complaint_in_simplified_through_nginx_reaches_the_office(stack):
     assert fetch(stack.port, "/zh-hans/follow-up").status == 200
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_the_case_and_status_pages_pass_through_nginx_without_a_referrer(stack):
     sent, office = complain_through_nginx(stack)
@@ -458,6 +468,7 @@ def test_the_case_and_status_pages_pass_through_nginx_without_a_referrer(stack):
     assert token not in access_log and token not in stack.gunicorn.output()
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_a_case_file_is_streamed_through_nginx_with_range_requests(stack, tmp_path):
     video = phone_video(tmp_path / "lift.mp4", 2 * MB, seconds=5).read_bytes()
@@ -645,6 +656,7 @@ def certificate(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_the_production_file_passes_nginx_t(tmp_path, certificate, built_site):
     conf = tmp_path / "nginx.conf"
@@ -656,6 +668,7 @@ def test_the_production_file_passes_nginx_t(tmp_path, certificate, built_site):
     assert "test is successful" in check.stderr
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_the_production_file_serves_https_and_redirects_http(tmp_path, certificate, built_site,
                                                                gunicorn_app):
@@ -727,6 +740,7 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path):
 
 # --- gunicorn's access log and the rate limits, with several workers ----------------------------
 
+@pytest.mark.slow
 def test_control_characters_in_a_path_never_reach_gunicorns_log_raw(gunicorn_app):
     """%0d%0a in a path would write a forged line into the log, %1b terminal commands."""
     process, port = gunicorn_app

@@ -78,9 +78,10 @@ def every_text_of(raw: bytes) -> str:
         if part.get_content_maintype() == "text" or part.get_content_type() == "application/json":
             payload = part.get_content()
             parts.append(payload if isinstance(payload, str) else payload.decode())
-    # What the system makes up (the reference, the case link's token) holds random digits that
-    # may match four of an identifier's by chance: they are not the resident's.
-    return re.sub(rf"{REFERENCE.pattern.strip('^$')}|token=[\w-]+", "", "\n".join(parts))
+    # What the system makes up (the reference, the case link's token, the MIME boundary's 19
+    # random digits) may match four of an identifier's digits by chance: not the resident's.
+    return re.sub(rf"{REFERENCE.pattern.strip('^$')}|token=[\w-]+|boundary=\"[^\"]*\"", "",
+                  "\n".join(parts))
 
 
 # Headers whose values the system makes (dates, random ids, the case link): nothing typed.

@@ -25,6 +25,8 @@ _CHINESE_ADDRESS = re.compile(
     rf"\s*{_NUMBER}(?:\s*[-至及]\s*{_NUMBER})?\s*(?:號|号|番地)"  # 100號, 88-90号
     rf"(?:\s*之\s*{_NUMBER})?"  # 100號之3
     rf"(?:\s*{_HAN}{{0,10}}?(?:大廈|大厦|中心|花園|花园|廣場|广场|樓|楼|閣|阁|苑|邨|村|座|棟|栋))?"
+    # 翠景花园 9 栋 2304
+    rf"(?:\s*{_NUMBER}\s*(?:座|棟|栋|幢|號樓|号楼)(?:\s*[0-9]{{3,4}}(?![0-9年月日號号]))?)?"
     rf"(?:\s*{_NUMBER}\s*(?:樓|楼|層|层|F|/F)(?:\s*之\s*{_NUMBER})?)?"  # 7樓之1
     rf"(?:\s*[A-Za-z0-9]{{1,4}}\s*(?:室|房|號房))?"
 )
@@ -78,25 +80,70 @@ _ENGLISH_ESTATE_ADDRESS = hinted(
     "FRUBT",
 )
 
-# Another flat: a floor and a flat letter or number (13樓B室, 13B, Flat C, 20/F).
+# Another flat: a floor and a flat letter or number (13樓B室, 13B, Flat C, 20/F Flat B, 7樓之3,
+# Room 702, 12 andar D).
 _OTHER_FLAT = hinted(
     r"(?<![0-9A-Za-z])(?:(?:第\s*)?[0-9A-Za-z]{1,2}\s*(?:[座棟栋幢]|号楼|號樓)\s*)?"
-    r"(?:[0-9]{1,2}\s*(?:樓|楼|/F|F)\s*[A-H](?:\s*室)?"
+    r"(?:[0-9]{1,2}\s*(?:樓|楼|/F|F)\s*(?:[A-H](?:\s*室)?|[I-Z]\s*室)"
+    r"|[0-9]{1,2}\s*(?:樓|楼|F)\s*之\s*[0-9]{1,2}"
     r"|[0-9]{1,2}[A-H]\s*室|[0-9]{3,4}\s*室|[0-9]{1,2}\s*(?:单元|單元)\s*[0-9]{3,4}(?:\s*室)?"
-    r"|Flat\s+[A-H0-9]{1,2},?\s*[0-9]{1,2}/F(?:,?\s*(?:Block|Blk|Tower)\s*[A-Z0-9]{1,2})?)"
+    r"|(?:Flat\s+[A-H0-9]{1,2},?\s*[0-9]{1,2}/F|[0-9]{1,2}/F,?\s*Flat\s+[A-H0-9]{1,2})"
+    r"(?:,?\s*(?:Block|Blk|Tower)\s*[A-Z0-9]{1,2})?"
+    r"|(?:Room|Rm)\.?\s*[0-9]{3,4}|[0-9]{1,2}\s*[º°]?\s*andar\s+[A-Z])"
     r"(?![0-9A-Za-z座棟栋])",
     "第0-9A-Za-z", re.IGNORECASE,
+)
+# A block and a floor, which is a home only after a word for living there (住喺2座12樓).
+_BLOCK_AND_FLOOR = hinted(
+    r"(?<![0-9A-Za-z])(?:第\s*)?[0-9A-Za-z]{1,2}\s*(?:[座棟栋幢]|号楼|號樓)\s*[0-9]{1,2}\s*"
+    r"(?:樓|楼|/F|F)(?![0-9A-Za-z])",
+    "第0-9A-Za-z",
 )
 # Someone lives in the flat that follows: then it is an address, not just a place.
 _LIVES_BEFORE = re.compile(
     rf"(?:{_LIVES}|(?<![A-Za-z])(?:address|lives?\s+(?:at|in)|living\s+(?:at|in)"
-    r"|resides?\s+(?:at|in))\s*[:：]?)\s*$",
+    r"|resides?\s+(?:at|in)|(?:vive|mora|reside)\s+(?:no|na|em))\s*[:：]?)\s*$",
     re.IGNORECASE,
+)
+# ... or the flat is followed by its household (6樓J室嗰戶, 1602业主, 13樓之1的住戶).
+_HOUSEHOLD_AFTER = re.compile(r"\s*(?:嘅|的)?\s*(?:住戶|住户|業主|业主|租客|租戶|租户|戶主|户主|"
+                              r"嗰戶|嗰户|嗰家|那戶|那户|那家|這戶|这户|人家"
+                              r"|,?\s+(?:is|was|are)\s+(?:owned|rented|occupied|let)\s+(?:by|to))")
+# A flat named by where it is from the resident's own (樓上13樓B室, the flat below, 20A), or
+# as a neighbour's, is another household's home, and tells the office where the resident lives:
+# it is hidden, and a short one (16C, B座2203, 8栋1201) is read as a flat after such a word.
+_RELATIVE = (r"(?:樓上|樓下|楼上|楼下|隔壁|隔籬|隔篱|隔離|對面|对面|對門|对门|同層|同层|上一層|"
+             r"上一层|下一層|下一层|鄰居|邻居|鄰座|邻座|街坊|(?<![A-Za-z])(?:upstairs|downstairs|"
+             r"above|below|next[\s-]*door|opposite|neighbou?rs?(?:'s)?)(?![A-Za-z]))")
+_RELATIVE_BEFORE = re.compile(
+    rf"{_RELATIVE}(?:[\s,，:：(（]|的|嘅|那|嗰|個|个|間|间|戶|户|單位|单位|(?<![A-Za-z])(?:flat|unit|"
+    r"is|at|in|of|from|lives?|living)(?![A-Za-z]))*$", re.IGNORECASE)
+_SHORT_FLAT = re.compile(r"(?:(?:Flat|Unit|Rm|Room)\.?\s*)?(?:[0-9]{1,2}[A-H]|[A-Z]座\s*[0-9]{3,4}"
+                         r"|[0-9]{1,2}\s*[栋棟幢座]\s*[0-9]{3,4})(?![0-9A-Za-z])", re.IGNORECASE)
+_RELATIVE_FINDER = hinted(_RELATIVE, "樓楼隔對对同上下鄰邻街A-Za-z", re.IGNORECASE)
+_SHORT_FLAT_AFTER = re.compile(
+    # my neighbour Mrs Chan in 3C: a name, then in, at, of or from
+    r"(?:(?:\s+(?:Mr|Mrs|Ms|Miss|Mdm|Dr|Auntie|Uncle)\.?)?(?:\s+[A-Za-z][A-Za-z'-]+){1,3}?"
+    r"\s+(?:in|at|of|from)\s+)?"
+    r"(?:[\s,，:：(（]|的|嘅|那|嗰|個|个|間|间|(?<![A-Za-z])(?:flat|unit|is|at|in|of|from)(?![A-Za-z]))*"
+    rf"(?P<flat>{_SHORT_FLAT.pattern})", re.IGNORECASE)
+# A room number alone is a flat only with a neighbour or household word next to it.
+_NEIGHBOURS_ROOM = hinted(
+    r"(?:樓上|樓下|楼上|楼下|隔壁|隔籬|隔篱|隔離|對面|对面|對門|对门)(?:嘅|的|那|嗰)?\s*"
+    r"(?P<room>[0-9]{3,4})(?![0-9A-Za-z])",
+    "樓楼隔對对",
+)
+_ROOM_OF_A_HOUSEHOLD = hinted(
+    r"(?<![0-9A-Za-z\-/:.共約约有逾近達达過过])(?P<room>[0-9]{3,4})(?=\s*(?:嘅|的)?\s*(?:住戶|住户|業主|业主|租客|"
+    r"租戶|租户|嗰戶|嗰户|那戶|那户))",
+    "0-9",
 )
 
 
 # Words the leading run of characters swallows that belong to the sentence, not the address.
 _LEADING = set("我你佢他她住在喺於于到去係系是的址為为:：位處处搬番返近由從从屋企寄")
+# Words of a sentence that no place name before its first 市, 區 or road holds.
+_SENTENCE_WORDS = set("住在喺於于是係的咗了去到")
 
 
 # Where a Chinese address may end: a road, a number and 號. The full expression, slow to try at
@@ -116,10 +163,7 @@ def find_addresses(matching: str) -> Iterator[Candidate]:
                                                                             anchor.end() + 40)):
             if found.end() < anchor.end() or _road_end(found.group()) is None:
                 continue
-            start = found.start()
-            while start < found.end() and matching[start] in _LEADING:
-                start += 1
-            yield start, found.end(), "address", True
+            yield _address_start(matching, found.start(), found.end()), found.end(), "address", True
             searched_to = found.end()
             break
     # The full expressions only around an estate and a block, which few texts have.
@@ -135,6 +179,19 @@ def find_addresses(matching: str) -> Iterator[Candidate]:
             yield found.start(), found.end(), "address", True
 
 
+def _address_start(matching: str, start: int, end: int) -> int:
+    """Where the address begins: after the words of the sentence that its leading run of
+    characters swallowed (住在新北市: 新北市; 好像是住在新北市: 新北市 too)."""
+    head = matching[start:end]
+    first = re.search(_AREA, head) or re.search(_ROAD, head)
+    last = max((index for index, char in enumerate(head[:first.start() if first else 0])
+                if char in _SENTENCE_WORDS), default=-1)
+    start += last + 1
+    while start < end and matching[start] in _LEADING:
+        start += 1
+    return start
+
+
 def _road_end(address: str) -> int | None:
     """Where the road's name ends, or None when it is a word like 知道 and no road."""
     found = re.search(rf"{_ROAD}(?=[\s0-9〇零一二三四五六七八九十百]|{_HAN}{{1,2}}段)", address)
@@ -148,7 +205,27 @@ def _road_end(address: str) -> int | None:
 
 def find_other_flats(matching: str) -> Iterator[Candidate]:
     for found in _OTHER_FLAT.finditer(matching):
-        if _LIVES_BEFORE.search(matching, max(0, found.start() - 12), found.start()):
+        if _lived_in(matching, *found.span()) or _named_from_here(matching, found.start()):
             yield found.start(), found.end(), "address", True
         else:
             yield found.start(), found.end(), "unit", False
+    for cue in _RELATIVE_FINDER.finditer(matching):
+        after = _SHORT_FLAT_AFTER.match(matching, cue.end())
+        if after:
+            yield after.start("flat"), after.end("flat"), "address", True
+    for found in _BLOCK_AND_FLOOR.finditer(matching):
+        if _LIVES_BEFORE.search(matching, max(0, found.start() - 12), found.start()):
+            yield found.start(), found.end(), "address", True
+    for found in _NEIGHBOURS_ROOM.finditer(matching):
+        yield found.start("room"), found.end("room"), "unit", False
+    for found in _ROOM_OF_A_HOUSEHOLD.finditer(matching):
+        yield found.start("room"), found.end("room"), "address", True
+
+
+def _named_from_here(matching: str, start: int) -> bool:
+    return bool(_RELATIVE_BEFORE.search(matching, max(0, start - 24), start))
+
+
+def _lived_in(matching: str, start: int, end: int) -> bool:
+    return bool(_LIVES_BEFORE.search(matching, max(0, start - 24), start)
+                or _HOUSEHOLD_AFTER.match(matching, end))

@@ -15,11 +15,13 @@ from .surnames import SURNAMES
 
 Candidate = tuple[int, int, str, bool]
 
-# A WhatsApp line as exported or copied ([12/5/2024, 23:14] Name: / 12/5/24 23:14 - Name:),
-# and a WeChat group's 【Name】：.
+# A WhatsApp line as exported or copied ([12/5/2024, 23:14] Name: / 12/5/24 23:14 - Name:,
+# 13/4 08:02 - Name:, [2025/4/2 下午3:05] Name:), and a WeChat group's 【Name】：.
+_PERIOD = r"(?:上午|下午|中午|晚上|凌晨|早上|朝早|夜晚)[ \t]*"
 _CHAT_SPEAKER = re.compile(
-    r"^[ \t]*(?:\[?[0-9]{1,4}[/.\-][0-9]{1,2}[/.\-][0-9]{1,4},?[ \t]+[0-9]{1,2}:[0-9]{2}"
-    r"(?::[0-9]{2})?[ \t]*(?:[AaPp]\.?[Mm]\.?)?\]?[ \t]*-?[ \t]*"
+    rf"^[ \t]*(?:(?:\[?[0-9]{{1,4}}[/.\-][0-9]{{1,2}}[/.\-][0-9]{{1,4}},?[ \t]+(?:{_PERIOD})?"
+    r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?[ \t]*(?:[AaPp]\.?[Mm]\.?)?\]?[ \t]*-?[ \t]*"
+    r"|[0-9]{1,2}/[0-9]{1,2},?[ \t]+[0-9]{1,2}:[0-9]{2}[ \t]+-[ \t]+)"  # 13/4 08:02 - Name:
     r"(?P<name>[^\s:：\[\]0-9][^:：\n\[\]]{0,23}?)"
     r"|【(?P<label>[^】\n]{1,16})】)[ \t]*[:：]",
     re.MULTILINE,

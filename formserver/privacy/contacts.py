@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from .matching import REGIONS, hinted, numerals_as_digits
+from .matching import NUMERAL_CHARACTERS, REGIONS, hinted, numerals_as_digits
 
 Candidate = tuple[int, int, str, bool]
 
@@ -51,10 +51,20 @@ _TWO_NUMBER_WORDS = re.compile(
 _CUED_SHAPES = re.compile(r"[235679][0-9]{7}|[268][0-9]{7}|09[0-9]{8}|1[3-9][0-9]{9}")
 
 
+# One or two numerals after a number and before a word: the sentence's (打過 2345 6789 三次),
+# not more of the number (9123四567 and 6123-四五六七 are written to hide it).
+_NUMERALS_BY_DIGITS = re.compile(
+    rf"(?<=[0-9])[ \t]{{1,3}}(?P<numerals>[{NUMERAL_CHARACTERS}]{{1,2}})"
+    rf"(?=[\u4e00-\u9fff])(?![{NUMERAL_CHARACTERS}])")
+
+
 def find_phones(matching: str, region: str) -> Iterator[Candidate]:
     regions = (region, *(other for other in REGIONS if other != region))
     # Chinese numerals as digits, and Latin letters blanked out (Tel91234567).
     copy = re.sub(r"[A-Za-z]", " ", numerals_as_digits(matching))
+    for found in _NUMERALS_BY_DIGITS.finditer(matching):
+        start, end = found.span("numerals")
+        copy = copy[:start] + " " * (end - start) + copy[end:]
     for found in _DIGIT_RUN.finditer(copy):
         if _DATE_LIKE.match(found.group()) or is_amount(matching, *found.span()):
             continue

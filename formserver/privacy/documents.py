@@ -48,7 +48,8 @@ _DOCUMENT_CUES = (
 _DOCUMENT_AFTER_CUE = re.compile(
     scanned_alternation(_DOCUMENT_CUES, ignore_case=True)
     + r"[^0-9A-Za-z\n]{0,8}(?:(?:no|number|num)(?![A-Za-z])\.?[^0-9A-Za-z\n]{0,3})?"
-    r"(?P<number>[A-Za-z]{0,2}\s?[0-9]{3,5}\s?[0-9]{3,6}[A-Za-z]?)(?![A-Za-z0-9])",
+    r"(?:(?:is|was|係|是|為|为)[^0-9A-Za-z\n]{0,3})?"  # passport no. is P4829175B
+    r"(?P<number>[A-Za-z]{0,3}\s?[0-9]{3,5}\s?[0-9]{3,6}[A-Za-z]?)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 
@@ -87,8 +88,9 @@ _DATE = (
     r"|(?:19|20)[0-9]{6})"
 )
 _BIRTH_CUES = (
-    "出生日期", "出生年月日", "出生年月", "出生於", "出生于", "出生", "出世", "生日", "生於",
-    "生于", r"D\.?O\.?B\.?", r"date\s+of\s+birth", r"birth\s*date", "birthday", r"born(?:\s+on)?",
+    "出生日期", "出生年月日", "出生年月", "出生於", "出生于", "出生", "出世", "生日",
+    r"生(?<![先醫医學学衛卫女]生)[於于]",  # not 陳先生於 2026 年 10 月 (Mr Chan, in October)
+    r"D\.?O\.?B\.?", r"date\s+of\s+birth", r"birth\s*date", "birthday", r"born(?:\s+on)?",
 )
 _BIRTH_AFTER_CUE = re.compile(
     scanned_alternation(_BIRTH_CUES, ignore_case=True)
@@ -96,7 +98,7 @@ _BIRTH_AFTER_CUE = re.compile(
     re.IGNORECASE,
 )
 _BIRTH_AFTER_DATE = re.compile(r"出生|出世|生(?!活|意|產|产|效|病|氣|气|日)")
-_DATE_BEFORE = re.compile(rf"(?P<date>{_DATE})\s*$")
+_DATE_BEFORE = re.compile(rf"(?P<date>{_DATE}|(?<![0-9])(?:19|20)[0-9]{{2}}\s*年)\s*$")  # 1956年生
 
 
 def find_birth_dates(matching: str) -> Iterator[Candidate]:

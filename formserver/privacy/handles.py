@@ -12,7 +12,8 @@ from .matching import hinted, scanned_alternation
 Candidate = tuple[int, int, str, bool]
 
 _PLATFORMS = (
-    r"微信號?", "微信号", "微信", r"WeChat(?:\s*ID)?", "Weixin", "WX", r"QQ號?", "QQ号", "QQ",
+    r"微信號?", "微信号", "微信", r"WeChat(?:\s*ID)?", "Weixin", "WX", "wx", "Wx",
+    "VX", "vx", "V信", r"QQ號?", "QQ号", "QQ",
     r"LINE(?:\s*ID)?", r"Line\s*ID", "WhatsApp", "Whatsapp", "whatsapp", "IG", "Instagram",
     "instagram", "Telegram", "telegram", "TG", "Facebook", "facebook", "FB", "臉書", "脸书",
     "面書", "面书", "Twitter", "twitter", "Threads", "小紅書", "小红书", "抖音", "Douyin",
@@ -36,8 +37,9 @@ _COMMON_WORDS = frozenset((
 def find_handles(matching: str) -> Iterator[Candidate]:
     for found in _HANDLE_AFTER_CUE.finditer(matching):
         handle = found.group("handle").lstrip("@")
-        if handle.lower() in _COMMON_WORDS:
-            continue
+        if handle.lower() in _COMMON_WORDS or re.match(r"[A-Za-z0-9\-]", matching[
+                found.start() - 1:found.start()]) and matching[found.start()].isascii():
+            continue  # FB inside a model number (美的 MB-FB40S701) names no platform
         # A WeChat ID has 6 to 20 characters; anything shorter needs a digit or a mark.
         if len(handle) >= 5 or re.search(r"[0-9_.\-]", handle):
             yield found.start("handle"), found.end("handle"), "handle", True

@@ -17,9 +17,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 
 import opencc
+from nicknames import NickNamer
 
 from . import segmenter
 from .contacts import AT, DOT, phone_digits
+from .given_names import GIVEN_NAMES
 from .latin_names import given_name_syllables, surname_spellings_all
 from .matching import OWN_KINDS, for_matching, is_han, numerals_as_digits, starting_with
 from .names import TITLES
@@ -33,6 +35,7 @@ from .romanisation import (
 from .surnames import COMPOUND_SURNAMES
 from .units import unit_patterns
 
+_NICKNAMES = NickNamer()
 _CONVERTERS = [opencc.OpenCC(config) for config in ("t2s", "s2hk", "s2tw", "s2t")]
 _LATIN = r"[A-Za-z\u00c0-\u024f]"
 _TITLE_BEFORE = r"(?:Mr|Mrs|Ms|Miss|Mdm|Madam|Mister|Dr)\.?\s*"
@@ -59,8 +62,8 @@ def own_values(matching: str, own: Mapping[str, str], region: str,
             if latin and not has_latin:
                 continue
             copy = numerals if kind == "phone" else matching
-            for found in pattern.finditer(copy):
-                start, end = found.span()
+            for found in pattern.finditer(copy):  # the span of the group "own" if it has one
+                start, end = found.span("own" if "own" in pattern.groupindex else 0)
                 if start == end:
                     continue
                 if needs_check and (in_role(simplified, start, end)
@@ -140,6 +143,8 @@ def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
         roman_surname = roman_surname.replace(r"\ ", r"[\s\-]?")
         roman_given = given_name_pattern(given) if given else ""
         forms = [rf"{_TITLE_BEFORE}{roman_surname}"]
+        # The romanised surname with a Chinese title (Leong 小姐), unless staff in their role.
+        checked.append(latin.format(rf"{roman_surname}[ \t]?(?:先生|生|太太|太|小姐|女士|姑娘)"))
         if roman_given:
             # The given name's syllables, or its initials in capitals (KH Tsang, TSANG K.H.).
             either = roman_given if len(given) < 2 else \
@@ -162,11 +167,24 @@ def _name_patterns(name: str) -> tuple[list[str], list[str], list[str]]:
     # An English given name alone (Mary here, ... thanks, Peter), capitalised as names are: not
     # a surname's spelling nor a syllable of romanised names (Wong, Mei), which alone say little,
     # and not before another capitalised word (José Garcías is someone else).
-    checked += [latin.format(rf"(?-i:{re.escape(word)}(?![ \t]+[A-ZÀ-Ý]))") for word in words
-                if len(word) >= 3 and word[0].isupper() and word[1:].islower()
-                and word.lower() not in surname_spellings_all()
-                and word.lower() not in given_name_syllables()]
+    given_names = [word for word in words if len(word) >= 3 and word[0].isupper()
+                   and word[1:].islower() and word.lower() not in surname_spellings_all()
+                   and word.lower() not in given_name_syllables()]
+    checked += [latin.format(rf"(?-i:{re.escape(word)}(?![ \t]+[A-ZÀ-Ý]))")
+                for word in (*given_names, *_nicknames(given_names))]
+    if len(words) >= 2 and words[0] in given_names:  # Sarah W., S. Whitfield
+        first, last = map(re.escape, (words[0], words[-1]))
+        letters += [latin.format(rf"(?-i:{first}[ \t]+{last[0]}\.?)"),
+                    latin.format(rf"(?-i:{first[0]}\.[ \t]*{last})")]
     return plain, checked, letters
+
+
+def _nicknames(given_names: list[str]) -> list[str]:
+    """Their nicknames (Thomas: Tom, Tommy) that are names residents use or too long to be an
+    everyday word (not Will, Bill, May)."""
+    found = {nickname.capitalize() for name in given_names
+             for nickname in _NICKNAMES.nicknames_of(name.lower())}
+    return sorted(name for name in found if name in GIVEN_NAMES or len(name) >= 5)
 
 
 def _phone_patterns(phone: str, region: str) -> list[str]:
@@ -175,8 +193,17 @@ def _phone_patterns(phone: str, region: str) -> list[str]:
         return []
     country_code = r"(?:(?:\+|00)\s*\(?(?:852|853|886|86)\)?[\s\-]*)?"
     separator = r"[\s\-.·•_/()]{0,2}"
-    return [starting_with("+0-9", rf"(?<![0-9]){country_code}0?" + separator.join(digits)
-                          + r"(?![0-9])")]
+    whole = starting_with("+0-9", rf"(?<![0-9]){country_code}0?" + separator.join(digits)
+                          + r"(?![0-9])")
+    # Its last four digits after a word for them (手机尾号 7810, last four digits 4567).
+    tail = starting_with("尾末後后最lLeE", rf"(?:{_TAIL_CUES})\s*[:：是係系为為]?\s*"
+                                          rf"(?P<own>{separator.join(digits[-4:])})(?![0-9])")
+    return [whole, tail]
+
+
+_TAIL_CUES = (r"尾號|尾号|尾數|尾数|末四位|後四位|后四位|最後四位|最后四位|尾四位|"
+              r"last\s+(?:4|four)\s+digits?(?:\s+(?:of\s+my\s+(?:phone|number|mobile)|are|is))?|"
+              r"ending\s+(?:in|with)")
 
 
 def _email_patterns(email: str) -> list[str]:

@@ -19,23 +19,29 @@ from .surnames import OFFICIAL_SPELLINGS
 
 Candidate = tuple[int, int, str, bool]
 
-_WORD = r"(?:[A-Z][a-z]+(?:['’-][A-Za-z][a-z]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
+# A word of a name: Wong, Siu-ming, CHAN, António; or an initial (K. W. Tang, J. Ng).
+_WORD = (r"(?:[A-ZÀ-Þ][a-zß-ÿ]+(?:['’-][A-Za-zÀ-ÿ][a-zß-ÿ]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?"
+         r"|[A-Z]\.(?=[ \t]))")
 # Ah is Cantonese's 阿 before a nickname (Ah Fai, Ah Ming).
-_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mdm|Madam|Madame|Dr|Mister|Auntie|Aunty|Uncle|Sir|Ah)\.?"
+_TITLE = (r"(?:Mr|Mrs|Ms|Miss|Mdm|Madam|Madame|Dr|Mister|Auntie|Aunty|Uncle|Sir|Ah|Sr|Sra|Dona|"
+          r"Senhor|Senhora)\.?")
 _TITLE_BEFORE = re.compile(rf"(?<![A-Za-z]){_TITLE}\s+$")
 _ENGLISH_CUES = (r"neighbou?rs?|tenants?|residents?|owners?|landlord|landlady|named|called|"
                  r"my name is|name\s*[:：]|witness|husband|wife|son|daughter|friend|signed|"
                  r"helper|maid|agent|employer|sister|brother|mother|father|mum|mom|dad|cousin|"
                  r"nephew|niece|grandson|granddaughter|grandmother|grandfather|grandma|grandpa|"
                  r"child|kid|boyfriend|girlfriend|partner|colleague|boss|visitor|guest|"
-                 r"replacement")
+                 r"replacement|vizinh[oa]s?|inquilin[oa]s?|senhori[oa]|marido|mulher|"
+                 r"filh[oa]|m[ãa]e|pai")
 _CUE_BEFORE = re.compile(
     rf"(?:(?<![A-Za-z])(?:{_ENGLISH_CUES})(?![A-Za-z])[\s,:]*|(?:{'|'.join(CUES)})\s*[:：]?\s*)"
     rf"(?:{_TITLE}\s+)?[「『“\"'‘(（]?\s*$",
     re.IGNORECASE,
 )
-# One to four capitalised words (Wong Siu Ming, CHAN TAI MAN, Siu-ming).
-_WORDS = hinted(rf"(?<![A-Za-z]){_WORD}(?:[ \t]+{_WORD}){{0,3}}(?![A-Za-z])", "A-Z")
+# One to four capitalised words (Wong Siu Ming, CHAN TAI MAN, Siu-ming), with the particles of
+# Portuguese names between them (João Carlos da Silva).
+_WORDS = hinted(rf"(?<![A-Za-z]){_WORD}(?:[ \t]+(?:(?:da|de|do|dos|das)[ \t]+)?{_WORD}){{0,3}}"
+                r"(?![A-Za-zÀ-ÿ])", "A-ZÀ-Þ")
 
 # Words that start sentences or name things, never people: they end a name.
 STOP_WORDS = frozenset((
@@ -52,11 +58,13 @@ STOP_WORDS = frozenset((
     "but", "not", "no", "yes", "so", "if", "when", "then", "there", "here", "what", "why",
     "how", "all", "any", "security", "guard", "manager", "staff", "cleaner", "owner", "owners",
     "resident", "residents", "tenant", "neighbour", "neighbor", "ah", "auntie", "aunty",
-    "uncle", "mister", "madame", "mdm",
+    "uncle", "mister", "madame", "mdm", "sr", "sra", "dona", "senhor", "senhora", "o", "a",
     # A form's labels: Name: Thomas Ho, Address: ...
     "name", "address", "phone", "tel", "mobile", "email", "date", "signature", "statement",
     "subject", "re", "hkid", "passport", "witness", "ref",
 ))
+
+_MONTH_NAMES = frozenset(("may", "june", "april", "august"))
 
 # Districts and places that read like romanised names.
 PLACES = frozenset(name.lower() for name in """
@@ -92,32 +100,51 @@ def find_latin_names(matching: str, simplified: str) -> Iterator[Candidate]:
             yield found.start("surname"), found.end(), "person", True
     for found in _WORDS.finditer(matching):
         start, end = _name_words(matching, *found.span())
-        if start >= end:
-            continue
-        before = simplified[max(0, start - 24):start]  # Chinese cues are in Simplified
-        title = _TITLE_BEFORE.search(before)
-        if title and not _is_place(matching[start:end]):
-            candidate = (start - len(title.group()), end, "person", True)
-        elif _CUE_BEFORE.search(before) and not _is_place(matching[start:end]):
-            candidate = (start, end, "person", True)
-        else:
-            candidate = _romanised_name(matching, start, end)
+        candidate = _words_candidate(matching, simplified, start, end)
+        initials = _INITIALS.match(matching, start, end)
+        if candidate is None and initials:  # 20/F. Cheung Ka Ho: F. is no initial
+            candidate = _words_candidate(matching, simplified,
+                                         *_name_words(matching, initials.end(), found.end()))
         if candidate and not in_role(simplified, candidate[0], candidate[1]):
             yield candidate
 
 
+_INITIALS = re.compile(r"(?:[A-Z]\.[ \t]+)+")
+
+
+def _words_candidate(matching: str, simplified: str, start: int, end: int) -> Candidate | None:
+    """A name after a title or a cue, or a romanised Chinese name, at matching[start:end]."""
+    if start >= end:
+        return None
+    before = simplified[max(0, start - 24):start]  # Chinese cues are in Simplified
+    title = _TITLE_BEFORE.search(before)
+    if title and not _is_place(matching[start:end]):
+        return start - len(title.group()), end, "person", True
+    if _CUE_BEFORE.search(before) and not _is_place(matching[start:end]):
+        return start, end, "person", True
+    return _romanised_name(matching, start, end)
+
+
+_TITLE_WORDS = frozenset(("mr", "mrs", "ms", "miss", "mdm", "madam", "madame", "dr", "mister",
+                          "auntie", "aunty", "uncle", "ah", "sr", "sra", "dona"))
+_PARTICLES = frozenset(("da", "de", "do", "dos", "das"))
+
+
 def _name_words(matching: str, start: int, end: int) -> tuple[int, int]:
     """The words without the stop words around them (The ... , Mr Chan And ...) and at most
-    three of them."""
+    three of them (four with a particle, João Carlos da Silva). After a title, a month is a
+    name (Aunty May)."""
     words = list(re.finditer(r"\S+", matching[start:end]))
-    while words and words[0].group().lower() in STOP_WORDS:
-        words.pop(0)
+    after_title = False
+    while words and words[0].group().lower() in STOP_WORDS and not (
+            after_title and words[0].group().lower() in _MONTH_NAMES):
+        after_title = words.pop(0).group().lower().rstrip(".") in _TITLE_WORDS
     kept = []
     for word in words:
-        if word.group().lower() in STOP_WORDS:
+        if word.group().lower() in STOP_WORDS and not (not kept and after_title):
             break
         kept.append(word)
-    kept = kept[:3]
+    kept = kept[:4 if any(word.group() in _PARTICLES for word in kept) else 3]
     if not kept:
         return start, start
     return start + kept[0].start(), start + kept[-1].end()
@@ -137,6 +164,8 @@ def _romanised_name(matching: str, start: int, end: int) -> Candidate | None:
     if not (surname_first or surname_last):
         return None
     given = lowered[1:] if surname_first else lowered[:-1]
+    if all(re.fullmatch(r"[a-z]\.", part) for part in given):  # K. W. Tang, J. Ng
+        return start, end, "person", True
     syllables = [part for word in given for part in word.split("-")]
     if not all(part in given_name_syllables() for part in syllables):
         # An English given name before the surname (Peter Chan) is a name, less surely.

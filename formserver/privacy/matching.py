@@ -85,7 +85,8 @@ def for_matching(text: str) -> str:
 # ones of cheques and receipts (玖壹貳參).
 _NUMERALS = dict(zip("〇零一二三四五六七八九幺兩两壹貳贰參叁肆伍陸陆柒捌玖",
                      "00123456789122122334566789", strict=True))
-_NUMERAL = re.compile("[" + "".join(_NUMERALS) + "]")
+NUMERAL_CHARACTERS = "".join(_NUMERALS)
+_NUMERAL = re.compile(f"[{NUMERAL_CHARACTERS}]")
 
 
 def numerals_as_digits(matching: str) -> str:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 
 from . import segmenter
-from .matching import hinted, merged_windows
+from .matching import hinted, merged_windows, scanned_alternation
 from .roles import STAFF_TITLES, in_role
 from .surnames import SURNAMES
 
@@ -37,11 +37,12 @@ TITLES = word_list("""
     嫲嫲 妈妈 爸爸 阿婶 同学 老爷爷 婆 伯 叔 姨 姐 哥 嫂 婶 妹 仔 生 太 总
 """)
 _TITLE = re.compile(
-    rf"(?P<surname>{_SURNAME})[ \t]?(?P<title>{'|'.join(TITLES)})"  # 余 生: a stray space
+    rf"(?P<surname>{_SURNAME})[ \t]?(?P<title>{'|'.join(TITLES)}|(?:SIR|Sir|sir)(?![A-Za-z]))"
     rf"(?!{'|'.join(map(re.escape, STAFF_TITLES))})"
 )
 _LONG_TITLE = re.compile("|".join(title for title in TITLES if len(title) >= 2))
-_PREFIXED = hinted(rf"(?<![老小阿])(?:老|小)(?P<surname>{_SURNAME})|阿(?P<given>[\u4e00-\u9fff])",
+_PREFIXED = hinted(rf"(?<![老小阿一二三四五六七八九十0-9])(?:老|小)(?P<surname>{_SURNAME})"
+                   r"|阿(?P<given>[\u4e00-\u9fff])",
                    "老小阿")
 _NOT_A_NICKNAME = set("姨伯婆叔婶公嫲爷妈爸哥姐妹仔女嫂婆拉门里富根胶斯尔姆弥飞谁边也")
 
@@ -53,7 +54,7 @@ CUES = word_list("""
     前妻 前夫 老伴 伴侣 未婚夫 未婚妻 男朋友 女朋友 僱主 雇主 佣工 工人姐姐
     父亲 母亲 岳父 岳母 外父 外母 家公 家婆 老豆 老母 妈咪 爹地 儿媳 新抱 女婿 孙仔 孙女
     侄子 侄女 外甥 表哥 表姐 表弟 表妹 堂哥 堂姐 老板 老板娘 店主 菲佣 印佣
-    昵称 暱称 花名 绰号 网名 负责人
+    昵称 暱称 花名 绰号 网名 负责人 看护 外佣 家佣 保姆 佣人 护理员 爸 妈 爷爷 奶奶 老爸 老妈
 """)
 _CUE_BEFORE = re.compile(
     rf"(?:{'|'.join(CUES)})\s*[:：]?\s*(?:是|系|叫|嘅|的|之|嗰个|嗰位|嗰家|那个|那位|个)?\s*(?:业主|住户|租客)?\s*(?:嘅|的)?"
@@ -92,6 +93,7 @@ def find_chinese_names(simplified: str) -> Iterator[Candidate]:
     yield from _prefixed_names(simplified)
     covered = {index for start, end, _, _ in titled for index in range(start, end)}
     yield from _full_names(simplified, covered)
+    yield from _names_after_a_cue(simplified, covered)
 
 
 # Everyday Cantonese words that start with a surname and that jieba's Mandarin dictionary
@@ -132,9 +134,21 @@ def _titled_names(simplified: str) -> Iterator[Candidate]:
             if title != "太" and _is_word(simplified[end - 1:end + 1], 50) \
                     and not _is_word(simplified[end:end + 2], 50):  # 陈生 + 成日, not 生成
                 continue
+        start = _full_name_start(simplified, start)
         if in_role(simplified, start, end):
             continue
         yield start, end, "person", True
+
+
+def _full_name_start(simplified: str, start: int) -> int:
+    """Where a titled name starts when the character found as its surname ends a whole name
+    (邓永康先生: 邓永康, not 康先生): a surname and a given-name character before it."""
+    before = simplified[max(0, start - 2):start]
+    if len(before) == 2 and before[0] in SURNAMES and "\u4e00" <= before[1] <= "\u9fff" \
+            and before[1] not in _NOT_IN_A_GIVEN_NAME and not _is_word(before, 5) \
+            and not _glued_to_previous_word(simplified, start - 2):
+        return start - 2
+    return start
 
 
 def _adverb_follows(simplified: str, end: int) -> bool:
@@ -217,6 +231,25 @@ def _full_names(simplified: str, covered: set[int]) -> Iterator[Candidate]:
                 yield candidate
 
 
+_CUE_THEN_SURNAME = re.compile(scanned_alternation(CUES) + r"\s*[:：]?\s*(?=[\u4e00-\u9fff])")
+
+
+def _names_after_a_cue(simplified: str, covered: set[int]) -> Iterator[Candidate]:
+    """A name right after a cue, where the segmenter glued the cue's last character to the
+    surname (我爸王德福 is 我 + 爸王 + 德福 to jieba)."""
+    for found in _CUE_THEN_SURNAME.finditer(simplified):
+        start = found.end()
+        surname_length = 2 if simplified[start:start + 2] in SURNAMES else 1
+        if start in covered or simplified[start:start + surname_length] not in SURNAMES \
+                or _glued_to_previous_word(simplified, start):  # 物业主任: 主任 is a word
+            continue
+        for length in (2, 1):
+            candidate = _judge(simplified, start, start + surname_length + length)
+            if candidate is not None:
+                yield candidate
+                break
+
+
 def _name_end(window: str, spans: list[tuple[int, int]], position: int, cued: bool) -> int | None:
     """Where the name that starts with this word ends, or None if the word is not a name."""
     start, end = spans[position]
@@ -282,12 +315,26 @@ def _continues_a_name(word: str) -> bool:
             and (len(word) == 1 or segmenter.frequency(word) < 50))
 
 
+# Characters that end the names of places and bodies (林荫道, 区权会), hardly ever a given name.
+_NOT_ENDING_A_GIVEN_NAME = set("道路街巷站厂厦楼会院馆")
+
+
+# Surnames that are also measure words, and what comes before a measure word (a pronoun, a
+# demonstrative, a number).
+_MEASURE_WORDS = set("张包封项台支")
+_BEFORE_A_MEASURE_WORD = set("我你佢他她它呢嗰这那哪一二两三四五六七八九十几每啲个整")
+
+
 def _judge(simplified: str, start: int, end: int) -> Candidate | None:
     name = simplified[start:end]
     surname_length = 2 if name[:2] in SURNAMES else 1
     given = name[surname_length:]
     if not 1 <= len(given) <= 2 or any(char in _NOT_IN_A_GIVEN_NAME for char in given):
         return None
+    if len(given) == 2 and given[-1] in _NOT_ENDING_A_GIVEN_NAME:
+        return None
+    if name[0] in _MEASURE_WORDS and simplified[start - 1:start] in _BEFORE_A_MEASURE_WORD:
+        return None  # 出我张相, 呢张单, 一封信: a measure word, not a surname
     if name in PLACES or _LONG_PLACE.search(simplified, max(0, start - 2), end + 2):
         return None
     if _is_word(name, 5):

@@ -28,8 +28,9 @@ _PLATE_NEEDING_CUE = hinted(
     r")(?![A-Za-z0-9-]|[年月日號号樓楼層层座室/:%]|\.[0-9])",
     "A-Za-z0-9",
 )
-_CAR_CUE = re.compile(r"車|车|泊|plate|vehicle|cars?(?![A-Za-z])|reg\.? ?no|的士|taxi|"
-                      r"van(?![A-Za-z])|motor(?:cycle|bike)|scooter|電單|电单|機車|机车|摩托",
+_CAR_CUE = re.compile(r"車|车|泊|plate|vehicle|cars?(?![A-Za-z])|reg\.? ?no|registration|的士|taxi|"
+                      r"van(?![A-Za-z])|motor(?:cycle|bike)|scooter|電單|电单|機車|机车|摩托|"
+                      r"matr[íi]cula|carro|viatura|autom[óo]vel|mota(?![A-Za-z])",
                       re.IGNORECASE)
 _CUE_DISTANCE = 24
 # Car park levels, parking spaces and car models that have the shape of a plate.

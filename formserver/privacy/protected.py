@@ -38,18 +38,22 @@ _CODE_CUES = (
     "参考", "報價單", "报价单", "報告", "报告", "通告", "告示", "檔案", "档案", "報案", "报案",
     "保單", "保单", "索償", "索偿", "申請", "申请", "預約", "预约", "追蹤", "追踪", "運單", "运单",
     "快遞單", "快递单", "流水號", "流水号", "交易號", "交易号", "交易編號", "交易编号",
+    # The estate's meters: 電錶 No. 7723-0918, 电表号 E23-118402.
+    "電錶", "電表", "电表", "水錶", "水表", "煤氣錶", "煤气表", "燃氣錶", "燃气表", "錶號", "表号",
     r"W\.?O(?![A-Za-z])\.?", r"P\.?O(?![A-Za-z])\.?",
 )
 _ENGLISH_CODE_CUES = (
     "job", "ticket", "case", "ref(?:erence)?", "invoice", "receipt", "contract", "order",
     "quotation", "notice", "circular", r"work\s+order", "claim", "policy", "report",
     "application", "booking", "tracking", "complaint", "transaction", r"permit\s+application",
+    "meter",
 )
 _CODE_AFTER_CUE = re.compile(
     scanned_alternation((
-        *(cue + r"\s*(?:no\.?|number|#|編號|编号|號碼|号码|號|号|:|：|是|係|系|為|为)*"
+        *(cue + r"(?:\s*(?:no\.?|number|#|編號|编号|號碼|号码|號|号|:|：|是|係|系|為|为))*"
           for cue in _CODE_CUES),
-        *(cue + r"\s*(?:no\.?|number|#|:)+(?:\s*(?:is|was))?" for cue in _ENGLISH_CODE_CUES),
+        *(cue + r"(?:\s*(?:no\.?|numbers?|#|:|refs?\.?|references?|codes?|ids?))+"
+          r"(?:\s*(?:is|was|are))?" for cue in _ENGLISH_CODE_CUES),
         r"ref\.",
     ), ignore_case=True, word_start=True)
     + r"\s*"
@@ -60,6 +64,11 @@ _CODE_AFTER_CUE = re.compile(
 )
 
 
+# The codes of a list after one cue (booking refs GYM-5521, GYM-5588 and GYM-5610).
+_NEXT_CODE = re.compile(r"\s*(?:,|，|、|/|;|and|&|及|和|同|or)\s*"
+                        r"(?P<code>[A-Za-z0-9](?:[A-Za-z0-9/\-]{0,28}[A-Za-z0-9])?)", re.IGNORECASE)
+
+
 def protected_spans(matching: str) -> Iterator[tuple[int, int]]:
     for pattern in (PLACEHOLDER, BLANKED_PLACEHOLDER, _REFERENCE):
         for found in pattern.finditer(matching):
@@ -67,6 +76,10 @@ def protected_spans(matching: str) -> Iterator[tuple[int, int]]:
     for found in _CODE_AFTER_CUE.finditer(matching):
         if any(char.isdigit() for char in found.group("code")):
             yield found.span("code")
+            following = _NEXT_CODE.match(matching, found.end())
+            while following and any(char.isdigit() for char in following.group("code")):
+                yield following.span("code")
+                following = _NEXT_CODE.match(matching, following.end())
 
 
 _COUNTRY_CODES = ("852", "853", "886", "86", "00852", "00853", "00886", "0086")
@@ -94,4 +107,6 @@ def is_kept(text: str, digits: frozenset[str], words: frozenset[str]) -> bool:
     code) or a kept word."""
     if text.strip().casefold() in words:
         return True
+    if re.search(r"[A-Za-z@]", text):  # a handle or an address with a public number's digits
+        return False
     return re.sub(r"[^0-9]", "", numerals_as_digits(text)) in digits

@@ -18,6 +18,7 @@ ROLE_WORDS = (
     "主委", "管委会", "管委", "总干事", "物管", "保全员", "保全", "警卫", "门卫", "门岗",
     "值班员", "楼长", "居委会", "主任委员", "监委", "财委", "客服中心", "物业服务中心",
     "法团", "业主立案法团", "管理委员会", "管委会主委", "司库",
+    "里长", "里干事", "村长", "议员", "区议员",  # public officers in their role
     # 负责人 alone is whoever is in charge of anything (a shop, a renovation crew).
     "物业负责人", "管理处负责人", "管理公司负责人", "项目负责人", "保安负责人", "承办商负责人",
 )
@@ -45,11 +46,12 @@ ENGLISH_ROLE_WORDS = (
     "cleaning lady", "technician", "receptionist", "concierge", "chairman", "chairperson",
     "chairwoman", "secretary", "treasurer", "watchman", "worker", "contractor", "foreman",
     "management office", "the office", "engineer", "plumber", "electrician", "handyman",
+    "administrador", "administradora", "porteiro", "gerente", "segurança",
 )
 _ENGLISH_ROLE = "|".join(sorted(map(re.escape, ENGLISH_ROLE_WORDS), key=len, reverse=True))
 # "the guard at the gate, Mr Tsai": a few words may come between the role and the name.
 _ENGLISH_ROLE_BEFORE = re.compile(
-    rf"(?<![A-Za-z])(?:{_ENGLISH_ROLE})(?:'s)?(?:(?:\s+[a-z]+){{0,4}}\s*[,:]|\s+(?:named|called))?"
+    rf"(?<![A-Za-z])(?:{_ENGLISH_ROLE})(?:'s)?(?:(?:\s+[a-zà-ÿ]+){{0,4}}\s*[,:]|\s+(?:named|called))?"
     r"\s*$",
     re.IGNORECASE,
 )

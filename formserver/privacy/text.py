@@ -33,6 +33,7 @@ from .payments import find_payment_numbers
 from .plates import find_plates
 from .protected import is_kept, kept_values, protected_spans
 from .roles import in_role
+from .romanisation import surname_spellings
 
 Own = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
@@ -91,8 +92,36 @@ def find_personal_data(text: str, *, region: str = "HK", own: Own = None,
     again = list(_other_mentions(matching, simplified, chosen, protected))
     if again:
         chosen = _without_overlaps([*chosen, *again])
+    if upgraded := [*_same_flats(matching, chosen), *_names_with_contacts(matching, chosen)]:
+        chosen = _without_overlaps([*chosen, *upgraded])
     return [Finding(start, end, kind, certain, text[start:end])
             for start, end, kind, certain in chosen]
+
+
+def _same_flats(matching: str, chosen: list) -> Iterator[tuple[int, int, str, bool]]:
+    """A flat found to be someone's home once (1602业主) is so wherever else it is written
+    (楼上的1602)."""
+    homes = {re.sub(r"\s+", "", matching[start:end]).casefold()
+             for start, end, kind, certain in chosen if kind == "address" and certain}
+    for start, end, kind, certain in chosen:
+        if kind == "unit" and not certain and \
+                re.sub(r"\s+", "", matching[start:end]).casefold() in homes:
+            yield start, end, "address", True
+
+
+_BEFORE_A_CONTACT = re.compile(r"[\s,，:：(（/<]{1,3}")
+
+
+def _names_with_contacts(matching: str, chosen: list) -> Iterator[tuple[int, int, str, bool]]:
+    """A possible name written right before a phone or an email (a list of contacts: Eric Ho
+    eric@example.com, Peter Chan 9123 4567) is someone's name."""
+    contacts = {start for start, _, kind, certain in chosen
+                if certain and kind in ("phone", "email")}
+    for start, end, kind, certain in chosen:
+        if kind == "person" and not certain and any(
+                _BEFORE_A_CONTACT.fullmatch(matching, end, contact)
+                for contact in contacts if 0 < contact - end <= 3):
+            yield start, end, "person", True
 
 
 def _other_mentions(matching: str, simplified: str, chosen: list, protected: list
@@ -104,7 +133,7 @@ def _other_mentions(matching: str, simplified: str, chosen: list, protected: lis
     if not spans:
         return
     yield from further_mentions(matching, simplified, spans)
-    yield from _flats_of(matching, chosen, {end for _, end in spans})
+    yield from _flats_of(matching, chosen, spans)
     names = {matching[start:end] for start, end in spans}
     hidden = {start for start, _, _, certain in chosen if certain}
     for name in names:
@@ -117,25 +146,32 @@ def _other_mentions(matching: str, simplified: str, chosen: list, protected: lis
             position = matching.find(name, end)
 
 
-_BETWEEN_NAME_AND_FLAT = re.compile(r"[\s\-–—,，、:：(（]{1,4}")
+_BETWEEN_NAME_AND_FLAT = re.compile(r"[\s\-–—,，、:：(（]{1,4}|,?\s+(?:of|at|in|from)\s+")
+_BETWEEN_FLAT_AND_NAME = re.compile(r"\s*(?:的|嘅|之|嗰個|嗰个|那個|那个|那位|嗰位)?\s*")
 
 
-def _flats_of(matching: str, chosen: list, name_ends: set[int]
+def _flats_of(matching: str, chosen: list, names: list[tuple[int, int]]
               ) -> Iterator[tuple[int, int, str, bool]]:
-    """A flat written right after someone's name (陳大偉 — 第2座 15樓C室, a witness list) is
-    where they live."""
+    """A flat written right after someone's name (陳大偉 — 第2座 15樓C室, a witness list, Mr Lau
+    of Flat D, 22/F), or right before it (楼下502的刘阿姨), is where they live."""
+    name_ends = {end for _, end in names}
+    name_starts = {start for start, _ in names}
     for start, end, kind, certain in chosen:
-        if kind == "unit" and not certain and any(
+        if kind == "unit" and not certain and (any(
                 _BETWEEN_NAME_AND_FLAT.fullmatch(matching, name_end, start)
-                for name_end in name_ends if 0 < start - name_end <= 4):
+                for name_end in name_ends if 0 < start - name_end <= 7) or any(
+                _BETWEEN_FLAT_AND_NAME.fullmatch(matching, end, name_start)
+                for name_start in name_starts if 0 <= name_start - end <= 3)):
             yield start, end, "address", True
 
 
 def preload() -> None:
-    """Load the segmenter's dictionary and the romanisation tables now (about 3 s), e.g. in a
-    worker before its first request; otherwise the first redaction in a process does it."""
+    """Load the segmenter's dictionary, the Cantonese and Mandarin readings (ToJyutping,
+    pypinyin) and the romanisation tables now (about 4 s), e.g. in a worker before its first
+    request; otherwise the first redaction in a process does it."""
     segmenter.preload()
     given_name_syllables()
+    surname_spellings("陳")
 
 
 def possible_personal_data(text: str, *, region: str = "HK", own: Own = None,

@@ -13,14 +13,14 @@ _CHINESE_NUMBER = "[〇零一二三四五六七八九十兩两]+"
 
 _BLOCK = re.compile(
     rf"(?:第\s*)?(?P<block>[0-9A-Za-z]{{1,3}}|{_CHINESE_NUMBER})\s*(?:座|棟|栋|幢|號樓|号楼)"
-    r"|(?<![A-Za-z])(?:Block|Blk|Tower|Tower\s+No)\.?\s*(?P<block_en>[0-9A-Za-z]{1,3})"
+    r"|(?<![A-Za-z])(?:Block|Blk|Bloco|Tower|Tower\s+No)\.?\s*(?P<block_en>[0-9A-Za-z]{1,3})"
     r"(?![0-9A-Za-z])",
     re.IGNORECASE,
 )
 _ENTRANCE = re.compile(r"(?P<entrance>[0-9]{1,2})\s*(?:單元|单元)")
 _FLOOR = re.compile(
     rf"(?P<floor>[0-9]{{1,3}}|{_CHINESE_NUMBER})\s*(?:字樓|樓|楼|層|层)"
-    r"|(?P<floor_en>[0-9]{1,3})\s*(?:/\s*F|F|(?:st|nd|rd|th)?\s*floor)(?![A-Za-z])"
+    r"|(?P<floor_en>[0-9]{1,3})\s*(?:/\s*F|F|(?:st|nd|rd|th)?\s*floor|[º°]?\s*andar)(?![A-Za-z])"
     r"|(?<![A-Za-z])Floor\s*(?P<floor_after>[0-9]{1,3})(?![0-9])",
     re.IGNORECASE,
 )
@@ -30,7 +30,7 @@ _FLAT = re.compile(
     re.IGNORECASE,
 )
 _FLAT_AFTER_FLOOR = re.compile(
-    r"(?:字樓|樓|楼|層|层|/\s*F|F)[\s,，]*(?:之|-)?\s*(?P<flat>[A-Za-z]|[0-9]{1,2})"
+    r"(?:字樓|樓|楼|層|层|/\s*F|F|andar)[\s,，]*(?:之|-)?\s*(?P<flat>[A-Za-z]|[0-9]{1,2})"
     r"(?![0-9A-Za-z座棟栋幢])",
     re.IGNORECASE,
 )
@@ -103,7 +103,9 @@ def parse_unit(unit: str) -> Unit:
 
 
 _SEP = r"[\s,，、/.\-]*"
-_FLOOR_WORD = r"(?:字樓|樓|楼|層|层|/\s*F|F|(?:st|nd|rd|th)?\s*floor)"
+# 7.º andar, and 7.º alone before a flat letter (Bloco 3, 7.º F).
+_FLOOR_WORD = (r"(?:字樓|樓|楼|層|层|/\s*F|F|(?:st|nd|rd|th)?\s*floor|\.?\s*[º°]?\s*andar"
+               r"|\.?\s*[º°](?=\s*[A-Za-z]))")
 _FLAT_WORD = r"(?:Flat|Rm|Room|Unit|Apt)\.?"
 _ROOM_WORD = r"(?:室|號|号|房)"
 # 1203 is a room only if it is not an amount, a time or a measure.
@@ -115,16 +117,46 @@ def _alternatives(*options: str) -> str:
     return "(?:" + "|".join(option for option in options if option) + ")"
 
 
+def _number_forms(number: str) -> str:
+    """A number as digits and in Chinese numerals, as a number (十二) and digit by digit
+    (一五零二)."""
+    forms = [re.escape(number)]
+    if number.isdigit():
+        if str(int(number)) != number:
+            forms.append(str(int(number)))
+        if int(number) < 100:
+            forms.append(chinese_number(int(number)))
+        forms += {"".join(CHINESE_DIGITS[int(digit)] for digit in number),
+                  "".join("零" if digit == "0" else CHINESE_DIGITS[int(digit)] for digit in number)}
+    return _alternatives(*dict.fromkeys(forms))
+
+
+def _block_before(parsed: Unit) -> str:
+    """The block (and entrance) as written before the floor, or "" when the unit has none."""
+    if not parsed.block:
+        return ""
+    block = _number_forms(parsed.block)
+    before = (rf"(?:(?:第\s*)?{block}\s*(?:座|棟|栋|幢|號樓|号楼)"
+              rf"|(?:Block|Blk|Bloco|Tower)\.?\s*{block}|{block}(?=[\s\-]?[0-9]))")
+    if parsed.entrance:
+        before += rf"(?:{_SEP}{_number_forms(parsed.entrance)}\s*(?:單元|单元))?"
+    return before
+
+
 def unit_patterns(unit: str) -> list[str]:
     """Regular expressions (for matching.for_matching text, case ignored) for the unit's floor
     and flat, with the block and entrance when they are written next to them. The block alone
-    (第3座) is not the resident's: the whole block shares it."""
+    (第3座) is not the resident's: the whole block shares it; but a block and a floor are
+    when the unit has no flat (A棟5樓, a Taiwan floor that is one home)."""
     parsed = parse_unit(unit)
+    start = f"0-9A-Za-z第#{CHINESE_DIGITS}十"
+    if parsed.floor and not parsed.flat and parsed.block:
+        floor = _number_forms(parsed.floor)
+        return [starting_with(start, rf"(?<![0-9A-Za-z]){_block_before(parsed)}{_SEP}{floor}"
+                                     rf"{_SEP}{_FLOOR_WORD}(?![0-9A-Za-z]){_NOT_A_QUANTITY}")]
     if not parsed.floor or not parsed.flat:
         return []
-    floor_number = int(parsed.floor)
-    floor = _alternatives(re.escape(parsed.floor), re.escape(parsed.floor.zfill(2)),
-                          chinese_number(floor_number) if floor_number < 100 else "")
+    floor = _number_forms(parsed.floor)
     flats = [re.escape(parsed.flat)]
     if parsed.flat.isdigit() and int(parsed.flat):
         flats += [str(int(parsed.flat)), chinese_number(int(parsed.flat))]
@@ -140,20 +172,15 @@ def unit_patterns(unit: str) -> list[str]:
     joiner = rf"{_SEP}(?:(?:on|of|at|in)\s+(?:the\s+)?)?"
     flat_then_floor = rf"{_FLAT_WORD}{_SEP}{flat}{joiner}{floor}{_SEP}{_FLOOR_WORD}(?![A-Za-z])"
     forms = [floor_then_flat, flat_then_floor]
-    if parsed.flat.isdigit():  # 1203, Room 1203, 1203室
-        room = re.escape(parsed.floor + parsed.flat.zfill(2))
+    if parsed.flat.isdigit():  # 1203, Room 1203, 1203室, 一二零三
+        room = _number_forms(parsed.floor + parsed.flat.zfill(2))
         forms.append(rf"(?:{_FLAT_WORD}{_SEP}|#\s*)?{room}(?:{_SEP}{_ROOM_WORD})?(?![0-9]){_NOT_A_QUANTITY}")
-    before = ""
-    if parsed.block:
-        block = re.escape(parsed.block)
-        if parsed.block.isdigit():
-            block = _alternatives(block, chinese_number(int(parsed.block)))
-        before = (rf"(?:(?:第\s*)?{block}\s*(?:座|棟|栋|幢|號樓|号楼)"
-                  rf"|(?:Block|Blk|Tower)\.?\s*{block}|{block}(?=[\s\-]?[0-9]))")
-        if parsed.entrance:
-            before += rf"(?:{_SEP}{re.escape(parsed.entrance)}\s*(?:單元|单元))?"
-        before = rf"(?:{before}{_SEP})?"
-    after = (rf"(?:{joiner}(?:(?:Block|Blk|Tower)\.?\s*{re.escape(parsed.block)}(?![0-9A-Za-z])"
-             rf"|(?:第\s*)?{re.escape(parsed.block)}\s*(?:座|棟|栋|幢)))?") if parsed.block else ""
-    return [starting_with(f"0-9A-Za-z第#{CHINESE_DIGITS}十",
-                          rf"(?<![0-9A-Za-z]){before}{_alternatives(*forms)}{after}")]
+    before = rf"(?:{_block_before(parsed)}{_SEP})?" if parsed.block else ""
+    block = re.escape(parsed.block)
+    after = (rf"(?:{joiner}(?:(?:Block|Blk|Bloco|Tower)\.?\s*{block}(?![0-9A-Za-z])"
+             rf"|(?:第\s*)?{block}\s*(?:座|棟|栋|幢)))?") if parsed.block else ""
+    patterns = [starting_with(start, rf"(?<![0-9A-Za-z]){before}{_alternatives(*forms)}{after}")]
+    if parsed.block.isalpha() and parsed.flat.isdigit():  # Taiwan's B7-3 for B棟7樓之3
+        patterns.append(starting_with(start, rf"(?<![0-9A-Za-z]){block}\s*{floor}\s*-\s*{flat}"
+                                             r"(?![0-9A-Za-z\-])"))
+    return patterns
