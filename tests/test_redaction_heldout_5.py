@@ -11,15 +11,22 @@ import tomllib
 from collections import Counter
 
 import pytest
-from corpus_scoring import TARGETS, figures, table
+from corpus_scoring import figures, table
 from helpers import ROOT
 
 CORPUS = tomllib.loads((ROOT / "tests" / "data" / "heldout_5.toml").read_text("utf-8"))
 PART = "blind"
 
-# First run: provisional until the one measurement (the targets stand in).
-FLOOR = dict(TARGETS)
-MOST_DESTROYED = 0.05
+# The first and only run, 2026-12-02 05:20 UTC, after main (c833e32) was merged: own 166/166,
+# documents 18/18, payment 10/10, phones 15/15, emails 9/9, addresses 17/36 (47.2 %), handles
+# 12/13 (92.3 %), dates of birth 8/8, plates 12/12, other people's names 79/91 (86.8 %);
+# look-alikes destroyed 3/314 (1.0 %). Not a blind estimate after all: main's fixes of 04:50-05:14
+# quote this corpus's sentences (it was committed at 04:17), so the kinds at 100 % were tuned on
+# it; the addresses and names it misses were not.
+FLOOR = {"own": 166 / 166, "document": 18 / 18, "payment": 10 / 10, "phone": 15 / 15,
+         "email": 9 / 9, "address": 17 / 36, "handle": 12 / 13, "birth_date": 8 / 8,
+         "plate": 12 / 12, "person": 79 / 91}
+MOST_DESTROYED = 3 / 314
 
 # What a corpus must hold for its recall per kind to mean something.
 FEWEST_PER_KIND = 8
