@@ -1,7 +1,9 @@
 """Held-out corpus 5 (tests/data/heldout_5.toml): complaints written blind by an outside tester's
 pass, without sight of the redaction code or the other corpora, and measured once after the fixes
 of issue 11 were merged. Its floors are that first run's figures, so a change that loses recall on
-text nobody tuned for fails here; issue 11's targets are corpus_scoring.TARGETS.
+text nobody tuned for fails here; issue 11's targets are corpus_scoring.TARGETS. main's fixes
+read the first part ("blind") before its run, so a second ("unseen") was written after them and
+measured at once: its figures are the honest estimate.
 
 Run as a script to print the table and every miss: python tests/test_redaction_heldout_5.py"""
 
@@ -16,6 +18,8 @@ from helpers import ROOT
 
 CORPUS = tomllib.loads((ROOT / "tests" / "data" / "heldout_5.toml").read_text("utf-8"))
 PART = "blind"
+# Written after main's fixes had read PART, and measured once at once (too small to judge a kind).
+UNSEEN = "unseen"
 
 # The first and only run, 2026-12-02 05:20 UTC, after main (c833e32) was merged: own 166/166,
 # documents 18/18, payment 10/10, phones 15/15, emails 9/9, addresses 17/36 (47.2 %), handles
@@ -27,6 +31,14 @@ FLOOR = {"own": 166 / 166, "document": 18 / 18, "payment": 10 / 10, "phone": 15 
          "email": 9 / 9, "address": 17 / 36, "handle": 12 / 13, "birth_date": 8 / 8,
          "plate": 12 / 12, "person": 79 / 91}
 MOST_DESTROYED = 3 / 314
+# UNSEEN's first and only run, 05:22 UTC, the same code: own 29/32 (90.6 %), addresses 4/14
+# (28.6 %), handles 2/3, other people's names 21/27 (77.8 %), every other kind whole (documents
+# 4/4, phones 7/7, email 1/1, date of birth 1/1, plates 4/4); look-alikes destroyed 0/28. The
+# honest estimate for unseen writing: below issue 11's targets for own, addresses and names.
+UNSEEN_FLOOR = {"own": 29 / 32, "document": 4 / 4, "phone": 7 / 7, "email": 1 / 1,
+                "address": 4 / 14, "handle": 2 / 3, "birth_date": 1 / 1, "plate": 4 / 4,
+                "person": 21 / 27}
+UNSEEN_MOST_DESTROYED = 0 / 28
 
 # What a corpus must hold for its recall per kind to mean something.
 FEWEST_PER_KIND = 8
@@ -37,6 +49,11 @@ FEWEST_LOOK_ALIKES = 200
 @pytest.fixture(scope="module")
 def measured():
     return figures(PART, CORPUS)
+
+
+@pytest.fixture(scope="module")
+def measured_unseen():
+    return figures(UNSEEN, CORPUS)
 
 
 def test_the_corpus_holds_enough_identifiers_of_every_kind_and_look_alikes():
@@ -71,7 +88,13 @@ def test_unseen_writing_keeps_its_innocent_look_alikes(measured):
                                                      if miss.startswith("destroyed")]
 
 
+def test_unseen_writing_written_last_keeps_its_recall_and_its_look_alikes(measured_unseen):
+    per_kind, (destroyed, negatives), misses = measured_unseen
+    below = {kind: per_kind[kind] for kind in UNSEEN_FLOOR
+             if per_kind[kind][0] / per_kind[kind][1] < UNSEEN_FLOOR[kind]}
+    assert below == {} and destroyed / negatives <= UNSEEN_MOST_DESTROYED, misses
+
+
 if __name__ == "__main__":
-    print(table(PART, CORPUS))
-    print()
-    print("\n".join(figures(PART, CORPUS)[2]))
+    for part in (PART, UNSEEN):
+        print(f"## {part}", table(part, CORPUS), "", *figures(part, CORPUS)[2], "", sep="\n")
