@@ -107,6 +107,17 @@ def test_a_street_address_takes_its_estate_block_and_flat_but_not_a_year_after_i
     assert redact_text("科技园路8号 3栋 2019年建成") == "〔地址已隱藏〕 2019年建成"
 
 
+@pytest.mark.parametrize(("text", "hidden"), [
+    ("I met Bashir from 27B in the lift", ["Bashir", "27B"]),
+    ("The couple in 19C have a dog", ["19C"]),
+    ("放到了隔壁B座2104，B座2104的业主说没收到", ["2104"]),
+])
+def test_a_short_flat_of_a_household_is_hidden_wherever_it_is_written(text, hidden):
+    redacted = redact_text(text)
+    assert not [piece for piece in hidden if piece in redacted]
+    assert redact_text("Lift 3A is broken") == "Lift 3A is broken"
+
+
 def test_a_titled_name_is_hidden_whole_not_from_its_last_character():
     assert redact_text("叫陳大文先生嚟") == "叫〔姓名已隱藏〕嚟"
 

@@ -127,6 +127,19 @@ _SHORT_FLAT_AFTER = re.compile(
     r"\s+(?:in|at|of|from)\s+)?"
     r"(?:[\s,，:：(（]|的|嘅|那|嗰|個|个|間|间|(?<![A-Za-z])(?:flat|unit|is|at|in|of|from)(?![A-Za-z]))*"
     rf"(?P<flat>{_SHORT_FLAT.pattern})", re.IGNORECASE)
+_HOUSEHOLD_WORDS = ("couple", "family", "man", "woman", "lady", "guy", "people", "tenant",
+                    "tenants", "owner", "owners", "resident", "residents", "kid", "kids", "boy",
+                    "girl", "helper", "auntie", "uncle")
+_PERSON_FROM_FLAT = hinted(
+    rf"(?<![A-Za-z])(?P<who>[A-Z][a-z]+|{'|'.join(_HOUSEHOLD_WORDS)})\s+(?:in|from|of|at)\s+"
+    rf"(?:Flat\s+)?(?P<flat>{_SHORT_FLAT.pattern})", "A-Za-z")
+# Capitalised words that are places, not people (Lift 3A, Gate in 2B).
+_NOT_PEOPLE = frozenset(("lift", "gate", "block", "tower", "room", "flat", "unit", "floor", "car",
+                         "bus", "door", "shop", "level", "zone", "area", "bay", "lobby", "the",
+                         "water", "noise", "smoke", "leak", "light", "lights", "parking", "space",
+                         "it", "this", "that"))
+_PRONOUNS = frozenset(("someone", "somebody", "everyone", "anyone", "nobody", "they", "he", "she",
+                       "we", "i", "people"))
 # A room number alone is a flat only with a neighbour or household word next to it.
 _NEIGHBOURS_ROOM = hinted(
     r"(?:樓上|樓下|楼上|楼下|隔壁|隔籬|隔篱|隔離|對面|对面|對門|对门)(?:嘅|的|那|嗰)?\s*"
@@ -209,10 +222,7 @@ def find_other_flats(matching: str) -> Iterator[Candidate]:
             yield found.start(), found.end(), "address", True
         else:
             yield found.start(), found.end(), "unit", False
-    for cue in _RELATIVE_FINDER.finditer(matching):
-        after = _SHORT_FLAT_AFTER.match(matching, cue.end())
-        if after:
-            yield after.start("flat"), after.end("flat"), "address", True
+    yield from _short_flats_of_people(matching)
     for found in _BLOCK_AND_FLOOR.finditer(matching):
         if _LIVES_BEFORE.search(matching, max(0, found.start() - 12), found.start()):
             yield found.start(), found.end(), "address", True
@@ -220,6 +230,22 @@ def find_other_flats(matching: str) -> Iterator[Candidate]:
         yield found.start("room"), found.end("room"), "unit", False
     for found in _ROOM_OF_A_HOUSEHOLD.finditer(matching):
         yield found.start("room"), found.end("room"), "address", True
+
+
+def _short_flats_of_people(matching: str) -> Iterator[Candidate]:
+    """Short flats (16C, B座2203) after a word that says a household lives there: 樓上 16C,
+    my neighbour Mrs Chan in 12C, Bashir from 27B, the couple in 19C."""
+    for cue in _RELATIVE_FINDER.finditer(matching):
+        after = _SHORT_FLAT_AFTER.match(matching, cue.end())
+        if after:
+            yield after.start("flat"), after.end("flat"), "address", True
+    for found in _PERSON_FROM_FLAT.finditer(matching):
+        who = found.group("who")
+        if who.lower() in _NOT_PEOPLE:
+            continue
+        yield found.start("flat"), found.end("flat"), "address", True
+        if who[0].isupper() and who.lower() not in (*_HOUSEHOLD_WORDS, *_PRONOUNS):  # Bashir
+            yield found.start("who"), found.end("who"), "person", True
 
 
 def _named_from_here(matching: str, start: int) -> bool:

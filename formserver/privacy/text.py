@@ -107,6 +107,11 @@ def _same_flats(matching: str, chosen: list) -> Iterator[tuple[int, int, str, bo
         if kind == "unit" and not certain and \
                 re.sub(r"\s+", "", matching[start:end]).casefold() in homes:
             yield start, end, "address", True
+    # A short one found once (隔壁B座2104) is the same home written alone (B座2104 嘅住戶).
+    for home in {matching[start:end] for start, end, kind, certain in chosen
+                 if kind == "address" and certain and end - start <= 8}:
+        for found in re.finditer(rf"(?<![0-9A-Za-z]){re.escape(home)}(?![0-9A-Za-z])", matching):
+            yield found.start(), found.end(), "address", True
 
 
 _BEFORE_A_CONTACT = re.compile(r"[\s,，:：(（/<]{1,3}")
