@@ -63,12 +63,3 @@ proc_name = "estate-complaints"
 control_socket_disable = True
 
 
-
-def post_worker_init(worker):
-    """Load the redaction's dictionary and tables (about 2 s) beside a new worker's first
-    requests, rather than in the first de-identified complaint it reviews."""
-    import threading
-
-    from formserver.privacy.text import preload
-
-    threading.Thread(target=preload, name="redaction-preload", daemon=True).start()

@@ -15,7 +15,8 @@ write leaves behind (a full disk) has no valid record and is purged after DRAFT_
 A draft's files are deleted when it is sent or after DRAFT_MAX_AGE; its answers are kept a
 little longer so that an expired draft can give them back (DRAFT_KEEP_ANSWERS). A sent draft
 keeps only what the confirmation page prints (de-identified when the resident asked), never
-the raw answers, until that page has been shown or DRAFT_MAX_AGE has passed."""
+the raw answers, until that page has been shown (and clicks sent with the first have been
+answered: CLICKS_TOGETHER seconds) or DRAFT_MAX_AGE has passed."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ __all__ = ["Draft", "load_draft", "mark_sent", "new_key", "purge_drafts", "save_
 
 DRAFT_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 RECORD = "draft.json"
+SHOWN = ".shown"  # its confirmation page has been shown
 
 
 @dataclass(frozen=True)
@@ -209,11 +211,23 @@ def mark_sent(drafts_dir: Path, draft_id: str, key: str, summary: dict, printed:
         (path / name).unlink(missing_ok=True)
 
 
-def forget(drafts_dir: Path, draft_id: str | None) -> None:
-    """Delete a draft at once (its confirmation page has been shown)."""
+# Clicks on "send" that left together may arrive this long after the first has shown its
+# confirmation; they still find the sent draft, and see the confirmation too.
+CLICKS_TOGETHER = 30
+
+
+def forget(drafts_dir: Path, draft_id: str | None, sent_at: float | None = None,
+           now: float | None = None) -> None:
+    """Delete a draft whose confirmation page has been shown: at once, or, when it was sent
+    less than CLICKS_TOGETHER seconds ago, at the first purge after (it is marked shown)."""
     path = folder(drafts_dir, draft_id)
-    if path:
-        shutil.rmtree(path, ignore_errors=True)
+    if not path:
+        return
+    if sent_at is not None and (now or time.time()) - sent_at < CLICKS_TOGETHER:
+        with suppress(OSError):
+            (path / SHOWN).touch()
+        return
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def purge_drafts(drafts_dir: Path, max_age: float, keep_answers: float,
@@ -241,8 +255,10 @@ def purge_one(path: Path, max_age: float, keep_answers: float, now: float) -> bo
     sent_age = now - record["sent_at"] if record["sent_at"] else None
     if (sent_age is not None and sent_age > max_age) or age > keep_answers:
         return True
+    if sent_age is not None and sent_age >= CLICKS_TOGETHER and (path / SHOWN).exists():
+        return True
     for item in path.iterdir():
-        if item.name in (RECORD, ".lock"):
+        if item.name in (RECORD, ".lock", SHOWN):
             continue
         listed = item.name in record["files"]
         if (listed and age > max_age) or (not listed and now - item.stat().st_mtime > max_age):

@@ -67,7 +67,9 @@ def test_ten_clicks_on_send_at_once_spool_one_complaint_and_all_see_the_confirma
     results = together(10, click)
     assert Counter(status for status, _ in results) == Counter({200: 10}), (
         results, server.output())
-    [reference] = {shown for _, shown in results}
+    shown = {shown for _, shown in results}
+    assert len(shown) == 1, (results, server.output())
+    [reference] = shown
     assert spooled(tmp_path) == [reference, f"{reference}.ack"]
     # Spooling the same reference twice would leave the same two files: count the spools.
     log = server.output(last=10**7)

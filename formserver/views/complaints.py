@@ -317,7 +317,7 @@ def complaint_sent():
                            attachments=attachment_names(complaint) if complaint else [],
                            page=page("投訴已提交", "您的投訴編號和之後的處理步驟。"))
     if draft and draft.sent:
-        drafts.forget(drafts_dir(), draft.id)
+        drafts.forget(drafts_dir(), draft.id, sent_at=draft.sent_at)
         session.pop("draft", None)
         session.pop("draft_key", None)
     return html
