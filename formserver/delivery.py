@@ -47,7 +47,7 @@ def deliver_once(config) -> spool.Round:
                                        give_up_attempts=config["RETRY_GIVE_UP_ATTEMPTS"],
                                        on_outcome=count)
     finally:  # whatever happened above, the statistics are written and the purges run
-        reminders.record_outcomes(config, delivered, undelivered)
+        reminders.note_deliveries(config, delivered, undelivered)
         try:
             stats.record_outcomes(Path(config["STATS_DB"]), rows)
         except (sqlite3.Error, OSError) as error:

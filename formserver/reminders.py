@@ -187,7 +187,7 @@ def complaint_reference(message: bytes, kind: str = "complaint") -> list[str]:
     return [str(headers["X-Complaint-Reference"])]
 
 
-def record_outcomes(config, delivered: list[str], undelivered: list[str],
+def note_deliveries(config, delivered: list[str], undelivered: list[str],
                     now: datetime | None = None) -> None:
     """What this round's emails did to their cases: the office's complaint delivered (noted
     once), an email to the resident set aside (noted each time: the office then knows its reply

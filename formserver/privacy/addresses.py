@@ -118,21 +118,21 @@ _RELATIVE = (r"(?:樓上|樓下|楼上|楼下|隔壁|隔籬|隔篱|隔離|對面
 _RELATIVE_BEFORE = re.compile(
     rf"{_RELATIVE}(?:[\s,，:：(（]|的|嘅|那|嗰|個|个|間|间|戶|户|單位|单位|(?<![A-Za-z])(?:flat|unit|"
     r"is|at|in|of|from|lives?|living)(?![A-Za-z]))*$", re.IGNORECASE)
-_SHORT_FLAT = re.compile(r"(?:(?:Flat|Unit|Rm|Room)\.?\s*)?(?:[0-9]{1,2}[A-H]|[A-Z]座\s*[0-9]{3,4}"
-                         r"|[0-9]{1,2}\s*[栋棟幢座]\s*[0-9]{3,4})(?![0-9A-Za-z])", re.IGNORECASE)
+_SHORT_FLAT = (r"(?:(?:Flat|Unit|Rm|Room)\.?\s*)?(?:[0-9]{1,2}[A-H]|[A-Z]座\s*[0-9]{3,4}"
+               r"|[0-9]{1,2}\s*[栋棟幢座]\s*[0-9]{3,4})(?![0-9A-Za-z])")
 _RELATIVE_FINDER = hinted(_RELATIVE, "樓楼隔對对同上下鄰邻街A-Za-z", re.IGNORECASE)
 _SHORT_FLAT_AFTER = re.compile(
     # my neighbour Mrs Chan in 3C: a name, then in, at, of or from
     r"(?:(?:\s+(?:Mr|Mrs|Ms|Miss|Mdm|Dr|Auntie|Uncle)\.?)?(?:\s+[A-Za-z][A-Za-z'-]+){1,3}?"
     r"\s+(?:in|at|of|from)\s+)?"
     r"(?:[\s,，:：(（]|的|嘅|那|嗰|個|个|間|间|(?<![A-Za-z])(?:flat|unit|is|at|in|of|from)(?![A-Za-z]))*"
-    rf"(?P<flat>{_SHORT_FLAT.pattern})", re.IGNORECASE)
+    rf"(?P<flat>{_SHORT_FLAT})", re.IGNORECASE)
 _HOUSEHOLD_WORDS = ("couple", "family", "man", "woman", "lady", "guy", "people", "tenant",
                     "tenants", "owner", "owners", "resident", "residents", "kid", "kids", "boy",
                     "girl", "helper", "auntie", "uncle")
 _PERSON_FROM_FLAT = hinted(
     rf"(?<![A-Za-z])(?P<who>[A-Z][a-z]+|{'|'.join(_HOUSEHOLD_WORDS)})\s+(?:in|from|of|at)\s+"
-    rf"(?:Flat\s+)?(?P<flat>{_SHORT_FLAT.pattern})", "A-Za-z")
+    rf"(?:Flat\s+)?(?P<flat>{_SHORT_FLAT})", "A-Za-z")
 # Capitalised words that are places, not people (Lift 3A, Gate in 2B).
 _NOT_PEOPLE = frozenset(("lift", "gate", "block", "tower", "room", "flat", "unit", "floor", "car",
                          "bus", "door", "shop", "level", "zone", "area", "bay", "lobby", "the",

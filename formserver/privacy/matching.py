@@ -161,13 +161,14 @@ def starting_with(first_characters: str, pattern: str) -> str:
     return f"(?=[{first_characters}])(?:{pattern})"
 
 
-# Every pattern compiled by `hinted`, with its bare form, for the test that they match alike.
-HINTED: list[tuple[re.Pattern, re.Pattern]] = []
+# Every pattern compiled by `hinted`: its bare source and flags, and the compiled hinted form,
+# for the test that the two match alike.
+HINTED: list[tuple[str, int, re.Pattern]] = []
 
 
 def hinted(pattern: str, first_characters: str, flags: int = 0) -> re.Pattern:
     """The pattern, starting_with its first characters, compiled (for patterns compiled once,
     when their module is imported)."""
     compiled = re.compile(starting_with(first_characters, pattern), flags)
-    HINTED.append((re.compile(pattern, flags), compiled))
+    HINTED.append((pattern, flags, compiled))
     return compiled

@@ -304,8 +304,9 @@ def ticked(draft: drafts.Draft) -> tuple[str, ...]:
 
 @bp.get("/complaint/sent")
 def complaint_sent():
-    """Shown once: then the session forgets the complaint and the draft's printable copy is
-    deleted, so the next person at this browser cannot read it."""
+    """Shown once: then the session forgets the complaint, so the next person at this browser
+    cannot read it, and the draft's printable copy is deleted (drafts.forget: once clicks sent
+    with this one have had their answer)."""
     sent = session.pop("sent", None)
     if not sent:
         return redirect(url_for(".complaint_form"))
